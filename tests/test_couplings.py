@@ -255,6 +255,25 @@ def test_fc_is_not_invariant_under_a_general_common_map():
     close(C.fc(t(a @ T.T), t(b @ T.T), paired=2), after)
 
 
+def test_float32_fc_of_a_wide_well_conditioned_batch_equals_the_numpy_oracle():
+    # cae experiment fc-vs-msv (d = 50, B = 400) failed in float32 before V and V^{-1/2} were computed in
+    # float64: a batch with sigma_max / sigma_min ~ 1e3 has cond(V) ~ 1e6, whose smallest eigenvalue float32's
+    # eigvalsh cannot resolve (p * eps32 * lambda_max ~ 1e-4 * lambda_max). Expected value: the numpy
+    # transcription np_fc of the same float32 numbers in float64; rtol 1e-5 covers float32 rounding of the
+    # whitened codes (~1e-7 each) and of the float32 mean over 400 rows.
+    rng = np.random.default_rng(0)
+    B, p = 400, 50
+    scales = np.logspace(0, -3, p)                      # singular values of the batch spread over 3 decades
+    a = (rng.normal(size=(B, p)) * scales) @ orthogonal(rng, p).T
+    b = a + 0.1 * rng.normal(size=(B, p)) * scales
+    a32, b32 = torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
+    value = C.fc(a32.requires_grad_(), b32)
+    assert value.dtype == torch.float32
+    value.backward()
+    assert torch.isfinite(a32.grad).all()
+    close(value.detach(), np_fc(a32.detach().double().numpy(), b32.double().numpy(), B), rtol=1e-5)
+
+
 @given(data=pair_of_batches(), seed=st.integers(0, 2**32 - 1))
 def test_fc_invariant_under_general_common_map_when_covariances_are_equal(data, seed):
     a, _, _ = data

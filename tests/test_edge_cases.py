@@ -247,7 +247,6 @@ FLOAT32_KNOWN = {
     ("msv", 1e-30): "NaN value (squared singular values underflow to 0/0)",
     ("wmse", 1e-30): "torch LinAlgError from cholesky (not a ValueError)",
     ("msv", 1e-20): "finite value, non-finite gradient",
-    ("fc", 1e-20): "finite value, non-finite gradient",
     ("wmse", 1e-20): "torch LinAlgError from cholesky (not a ValueError)",
     ("mse", 1e20): "inf value (float32 overflow of the squared distance)",
     ("msv", 1e20): "NaN value",

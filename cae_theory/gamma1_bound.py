@@ -56,6 +56,52 @@ def gamma1_eq17(c) -> float:
     return total
 
 
+#: Unit roundoff of float64 (round to nearest): fl(x op y) = (x op y)(1 + delta), |delta| <= U.
+U = 2.0 ** -53
+
+
+def _gamma(n: int) -> float:
+    """Higham's gamma_n = n u / (1 - n u): the relative error bound of n successive roundings."""
+    return n * U / (1.0 - n * U)
+
+
+def gamma1_abs(c) -> float:
+    """The error scale of Eqs. 16-17 in float64: sum_{i<j} sum_s || |M_i| |z_si - z_sj| ||^2 (>= Gamma_1, and
+    equal to it when no coordinate of M_i (z_si - z_sj) cancels; |.| elementwise). ``c``: the construction."""
+    c = _construction(c)
+    return float(sum(((np.abs(c.Z[i] - c.Z[j]) @ np.abs(c.M[i]).T) ** 2).sum() for i, j in _pairs(c)))
+
+
+def eq17_rounding_bound(c) -> float:
+    """A rigorous bound on |gamma1(c) - gamma1_eq17(c)| -- the float64 results of Eq. 16 and Eq. 17, which are
+    equal in exact arithmetic for the float M_i of ``c`` (Eq. 17 is an identity for every real M).
+
+    Standard error analysis (Higham, Accuracy and Stability of Numerical Algorithms, Sec. 3.1 and Lemma 3.3;
+    a dot product or sum of n terms, in any order, with or without FMA, errs by <= gamma_n times the sum of the
+    absolute terms). Let M*_i = D_i (1 b^T + beta I) exactly, with the float D_i and beta; G = gamma1_abs(c)
+    computed with M*_i. k arms, P = k (k-1)/2 pairs, S samples, p dims.
+
+    - c.M[i] and Eq. 17's left factor are both M*_i (1 + theta_2) elementwise (D_i diagonal: each entry is one
+      product or one sum, the other terms are exact zeros); z_si - z_sj is rounded once.
+    - Eq. 16: y = M (z_si - z_sj) errs by <= gamma_{p+3} M*|d|, so y^2 by <= ((1 + gamma_{p+3})^2 - 1)(M*|d|)^2;
+      squaring and the sum of S p P squares (per pair, then over pairs: depth <= S p + P) add gamma_{Sp+P+1}:
+      |fl(Eq. 16) - Gamma_1*| <= gamma_{Sp + P + 2p + 7} G.
+    - Eq. 17: W_ij = D^T D errs by <= gamma_{S+2} |D|^T |D| (elementwise); the product L W_ij L^T by
+      <= gamma_{2p} |L| |W_ij| |L|^T; L's own error adds gamma_4; the trace and the sum over pairs
+      gamma_{p+P}: |fl(Eq. 17) - Gamma_1*| <= gamma_{S + 3p + P + 6} G, since sum_{i<j} tr(M*_i |W_ij|_abs
+      M*_i^T) = G.
+
+    The bound is the sum of the two, with G taken from its float value divided by (1 - gamma_{Sp+P+2p+7}) (its
+    own rounding). It scales like ulp * max_i,m D_i(m, m)^2 * C_c: D_i(m, m) reaches 1/(1 - beta), so for beta
+    near 1 the two float values of the same identity legitimately differ far more than 1e-9 relative.
+    """
+    c = _construction(c)
+    k, S, p = c.Z.shape
+    P = k * (k - 1) // 2
+    n16, n17 = S * p + P + 2 * p + 7, S + 3 * p + P + 6
+    return (_gamma(n16) + _gamma(n17)) * gamma1_abs(c) / (1.0 - _gamma(n16))
+
+
 def gamma1_eq18_terms(c) -> Terms:
     """The three terms of Eq. 18: sum_{i<j} (1^T D_i^2 1)(b^T W_ij b), 2 beta sum_{i<j} tr(D_i^2 1 b^T W_ij),
     beta^2 sum_{i<j} tr(D_i^2 W_ij)."""

@@ -14,7 +14,9 @@ Margins. For a relation ``lhs REL rhs`` the margin is the signed slack divided b
 worst margin of a check is the minimum over all cases tried. Floating-point sums of the sizes used here carry
 relative errors below 1e-12, so a non-strict relation counts as violated only when its margin is below
 ``-REL_TOL = -1e-9``; a strict relation whose margin is within ``REL_TOL`` of zero cannot be decided in floats and
-is decided by exact (rational) arithmetic instead.
+is decided by exact (rational) arithmetic instead. Where a computation can provably err by more (e.g. an identity
+whose terms cancel, or that involves entries as large as 1/(1 - beta)^2), the check divides its margin by
+:func:`rounding_condition` of an a priori error bound for that computation, never by a tuned constant.
 
 Each check module (``checks_prop1``, ``checks_prop2``, ``checks_alg1``) exports ``CLAIMS: list[Claim]``;
 :func:`all_claims` collects them in the supplement's order.
@@ -26,6 +28,7 @@ import math
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from numbers import Real
 from typing import Any, Callable, Literal
 
 Method = Literal["sympy", "search", "construction"]
@@ -127,6 +130,25 @@ def margin_holds(margin: float, tol: float = REL_TOL) -> bool:
     return margin >= -tol
 
 
+def rounding_condition(error_bound: float, scale: float, tol: float = REL_TOL) -> float:
+    """Condition factor for a relation whose two sides are computed in floats with a known a priori bound on
+    their rounding error: dividing the relation's margin (|lhs - rhs| / ``scale`` for an identity) by it makes
+    :func:`margin_holds` accept a discrepancy exactly up to ``max(tol * scale, error_bound)``. It is 1 (the plain
+    ``tol``) wherever the bound is below ``tol * scale``, so a bound only widens the tolerance where rounding
+    provably can exceed it. ``scale``: the divisor of the margin (max(1, |lhs|, |rhs|) in :func:`relation_margin`)."""
+    for name, value in (("error_bound", error_bound), ("scale", scale), ("tol", tol)):
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    error_bound, scale, tol = float(error_bound), float(scale), float(tol)
+    if not (math.isfinite(error_bound) and error_bound >= 0.0):
+        raise ValueError(f"error_bound must be a finite number >= 0, got {error_bound}")
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale}")
+    if not (math.isfinite(tol) and tol > 0.0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol}")
+    return max(1.0, error_bound / (tol * scale))
+
+
 def all_claims() -> list[Claim]:
     """Every claim of the ledger, in the supplement's order. Ids are unique."""
     claims: list[Claim] = []
@@ -182,4 +204,4 @@ def ledger_json(results: list[Result], config: CheckConfig) -> dict[str, Any]:
 
 
 __all__ = ["CHECK_MODULES", "CheckConfig", "Claim", "Correction", "Outcome", "REL_TOL", "Result", "all_claims",
-           "ledger_json", "margin_holds", "relation_margin", "run_claim", "run_ledger"]
+           "ledger_json", "margin_holds", "relation_margin", "rounding_condition", "run_claim", "run_ledger"]

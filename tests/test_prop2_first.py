@@ -26,8 +26,9 @@ from cae_theory import gamma1_bound as g1
 from cae_theory import prop2_first_certificates as cert
 from cae_theory import prop2_first_steps as steps
 from cae_theory.batchnorm_construction import batchnorm_construction
-from cae_theory.checks_prop2_first import CLAIMS, exact_witness, group_search
-from cae_theory.ledger import CheckConfig, run_claim
+from cae_theory.checks_prop2_first import (CLAIMS, GROUP_EQS_16_22, _gamma1_sides, exact_witness, group_search,
+                                          probe_margin)
+from cae_theory.ledger import REL_TOL, CheckConfig, margin_holds, relation_margin, rounding_condition, run_claim
 from cae_theory.prop2_cases import Prop2Case, prop2_cases
 from cae_theory.prop2_first_exact import (WITNESS_EQ20_EQUALITY, WITNESS_ON_LINE, exact_construction,
                                           exact_quantities, exact_relation_holds)
@@ -47,12 +48,38 @@ WITNESS_EQ19 = np.array([[[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]],
 INTEGER_WITNESSES = {"on_line": WITNESS_ON_LINE, "eq20_equality": WITNESS_EQ20_EQUALITY,
                      "eq20_term2": WITNESS_EQ20_TERM2, "eq19": WITNESS_EQ19}
 
+#: Eq. 17 in floats: worst cases of the ledger's search before its Eq. 17 tolerance followed a rounding bound
+#: ('collinear' family, beta = 1 - 1e-5, max D_i(m,m)^2 ~ 5e9 and 1e10). gamma1 (Eq. 16) and gamma1_eq17 differ
+#: by 3.4e-9 (seed 2, 5000 examples) and 1.7e-6 (seed 3) relative to Gamma_1 (measured with numpy/OpenBLAS here),
+#: far above the plain REL_TOL = 1e-9, yet both forms are exactly equal in rational arithmetic
+#: (test_eq17_rounding_witness_is_exact): rounding artefacts, not counterexamples.
+WITNESS_EQ17_ROUNDING = np.array([
+    [[0.6127050135251494, 0.6127483300026584, -0.6120222965602784, 0.6128517174989129],
+     [-1.1539635170738258, -1.1539616903101997, 1.1539920038333833, -1.1539573208610256],
+     [0.5412585035486764, 0.5412133603075413, -0.5419697072731049, 0.5411056033621129]],
+    [[-0.5663733645919389, -0.5664991000227816, 0.5737976863301767, 0.5664890430411087],
+     [-0.5882580428074677, -0.5881338772208661, 0.5808955802853059, 0.5881438092974438],
+     [1.1546314073994066, 1.1546329772436477, -1.1546932666154825, -1.1546328523385523]],
+    [[1.1474368879222254, 1.1478768728813815, -1.1484354079723156, -1.1478229428883957],
+     [-0.4617298678628386, -0.46538424016967683, 0.47018845191446523, 0.4649304233933234],
+     [-0.6857070200593866, -0.6824926327117045, 0.6782469560578503, 0.6828925194950723]]])
+BETA_EQ17_ROUNDING = 0.9999900421016881
+WITNESS_EQ17_ROUNDING_SMALL = np.array([
+    [[1.1427791115308552, -1.1427789489691114], [-0.7147141059533211, 0.7147149967923068],
+     [-0.4280650055775342, 0.42806395217680476]],
+    [[-1.142691738232914, 1.1426933127586698], [0.7151919449429491, -0.7151833510454128],
+     [0.4274997932899649, -0.4275099617132572]]])
+BETA_EQ17_ROUNDING_SMALL = 0.9999901128937305
+EQ17_ROUNDING_WITNESSES = [(WITNESS_EQ17_ROUNDING, BETA_EQ17_ROUNDING),
+                           (WITNESS_EQ17_ROUNDING_SMALL, BETA_EQ17_ROUNDING_SMALL)]
+
 
 def _case(Z, beta=0.5, eps=1.0):
     return Prop2Case(Z=np.asarray(Z, float), beta=beta, eps=eps, family="pinned")
 
 
-PINNED = [_case(Z) for Z in INTEGER_WITNESSES.values()] + [_case(WITNESS_EQ20_TERM2, beta=0.999999)]
+PINNED = ([_case(Z) for Z in INTEGER_WITNESSES.values()] + [_case(WITNESS_EQ20_TERM2, beta=0.999999)]
+          + [_case(Z, beta=beta) for Z, beta in EQ17_ROUNDING_WITNESSES])
 
 
 # --- independent oracles ------------------------------------------------------------------------------------
@@ -243,6 +270,87 @@ def test_gamma1_chain(case):
     assert G < t["eq22"]                                                      # the chain's end result
 
 
+# --- Eq. 17 in floats: the identity's two forms differ only by rounding, within an a priori bound -----------
+
+def exact_gamma1_forms(Z, beta, d2=None):
+    """(Eq. 16, Eq. 17) in Fraction arithmetic for float codes Z and float beta (each float is a rational).
+    D_i enters only through D_i(m,m)^2: ``d2[i][m]`` if given (e.g. the float construction's D as rationals), else
+    the exact 1 / [1 + beta^2 + 2 beta V_i(n,m)] of Eq. 10 from the exact, centred V_i. M = D (1 b^T + beta I)."""
+    Zq = [[[Fraction(float(x)) for x in row] for row in arm] for arm in np.asarray(Z, float).tolist()]
+    bq = Fraction(float(beta))
+    k, S, p = len(Zq), len(Zq[0]), len(Zq[0][0])
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    dif = {(i, j): [[Zq[i][s][a] - Zq[j][s][a] for a in range(p)] for s in range(S)] for (i, j) in pairs}
+    Wp = {q: [[sum(d[a] * d[c] for d in dif[q]) for c in range(p)] for a in range(p)] for q in pairs}
+    diag = [sum(Wp[q][a][a] for q in pairs) for a in range(p)]
+    n = diag.index(min(diag))
+    if d2 is None:
+        mu = [[sum(Zq[i][s][a] for s in range(S)) / S for a in range(p)] for i in range(k)]
+        V = [[sum((Zq[i][s][n] - mu[i][n]) * (Zq[i][s][m] - mu[i][m]) for s in range(S)) / (S - 1) for m in range(p)]
+             for i in range(k)]
+        d2 = [[1 / (1 + bq * bq + 2 * bq * V[i][m]) for m in range(p)] for i in range(k)]
+    A = [[(1 if c == n else 0) + (bq if c == m else 0) for c in range(p)] for m in range(p)]   # 1 b^T + beta I
+    eq16 = sum(d2[i][m] * sum(A[m][c] * d[c] for c in range(p)) ** 2                          # ||D A d||^2
+               for (i, j) in pairs for d in dif[i, j] for m in range(p))
+    eq17 = sum(d2[i][m] * sum(A[m][a] * Wp[i, j][a][c] * A[m][c] for a in range(p) for c in range(p))
+               for (i, j) in pairs for m in range(p))                                          # tr(D A W A^T D)
+    return eq16, eq17, n
+
+
+@pytest.mark.parametrize("Z, beta", EQ17_ROUNDING_WITNESSES, ids=["seed2", "seed3"])
+def test_eq17_rounding_witness_is_exact(Z, beta):
+    """The search's worst Eq. 17 cases: Eqs. 16 and 17 are EXACTLY equal, both with the exact D_i of Eq. 10 and with
+    the float D_i the construction uses; the floats differ only within the a priori rounding bound, which here
+    exceeds REL_TOL * Gamma_1 (so the plain tolerance could not accept it), and the ledger's probe holds."""
+    c = batchnorm_construction(Z, beta)
+    e16, e17, n = exact_gamma1_forms(Z, beta)
+    assert n == c.n and e16 == e17 > 0                                              # exact margin = 0: holds
+    d2 = [[Fraction(float(x)) ** 2 for x in np.diag(D)] for D in c.D]
+    f16, f17, _ = exact_gamma1_forms(Z, beta, d2)
+    assert f16 == f17
+    bound = g1.eq17_rounding_bound(c)
+    G16, G17 = g1.gamma1(c), g1.gamma1_eq17(c)
+    assert abs(Fraction(G16) - f16) <= Fraction(bound) and abs(Fraction(G17) - f17) <= Fraction(bound)
+    scale = max(c.coupling, G16, G17)
+    assert bound > 1e-9 * scale                                      # rounding can provably exceed REL_TOL here
+    assert max(np.diag(D).max() for D in c.D) ** 2 > 1e9             # because D_i(m,m) ~ 1/(1 - beta) is large
+    q = _gamma1_sides(None, c)
+    probe = GROUP_EQS_16_22["eq17"]
+    assert probe_margin(probe.relation, probe.sides(q), q["C"]) >= -REL_TOL
+    # negative control: a discrepancy beyond the bound is still a violation
+    q_bad = {**q, "e17": q["g1"] + 2.0 * q["e17err"]}
+    assert probe_margin(probe.relation, probe.sides(q_bad), q["C"]) < -REL_TOL
+
+
+@pinned
+@given(prop2_cases())
+def test_eq17_rounding_bound(case):
+    """gamma1 (Eq. 16) and gamma1_eq17 each lie within eq17_rounding_bound of the exact Gamma_1 of the float M_i
+    (Fractions); the bound's scale gamma1_abs against a loop transcription; the bound is not vacuous (<= 1e-12 of
+    its scale: the error counts n in gamma_n stay below ~200 for the sizes of prop2_cases)."""
+    c = batchnorm_construction(case.Z, case.beta)
+    d2 = [[Fraction(float(x)) ** 2 for x in np.diag(D)] for D in c.D]
+    exact16, exact17, n = exact_gamma1_forms(case.Z, case.beta, d2)
+    assert exact16 == exact17 and n == c.n
+    bound = Fraction(g1.eq17_rounding_bound(c))
+    assert abs(Fraction(g1.gamma1(c)) - exact16) <= bound and abs(Fraction(g1.gamma1_eq17(c)) - exact16) <= bound
+    k, S, p = case.Z.shape
+    Gabs = sum(sum(abs(c.M[i][m, q]) * abs(case.Z[i, s, q] - case.Z[j, s, q]) for q in range(p)) ** 2
+               for i in range(k) for j in range(i + 1, k) for s in range(S) for m in range(p))
+    assert close(g1.gamma1_abs(c), Gabs) and g1.gamma1_abs(c) >= g1.gamma1(c) * (1 - 1e-12)
+    assert g1.eq17_rounding_bound(c) <= 1e-12 * g1.gamma1_abs(c)
+
+
+def test_rounding_condition():
+    """ledger.rounding_condition: 1 where the bound is below REL_TOL * scale; else margin_holds accepts a
+    discrepancy exactly up to the bound."""
+    assert rounding_condition(0.0, 5.0) == 1.0 and rounding_condition(1e-9, 1.0) == 1.0
+    cond = rounding_condition(1e-6, 10.0)
+    assert cond == pytest.approx(100.0)
+    assert margin_holds(relation_margin(10.0, 10.0 + 0.99e-6, "=") / cond)
+    assert not margin_holds(relation_margin(10.0, 10.0 + 1.01e-6, "=") / cond)
+
+
 # --- pinned counterexamples of the printed relations, in exact arithmetic ------------------------------------
 
 def test_printed_relations_fail_on_integer_witnesses():
@@ -421,6 +529,13 @@ C_OK = batchnorm_construction(WITNESS_ON_LINE, 0.5)
     (lambda: exact_relation_holds(1, 2, "<>"), ValueError, "relation must be one of"),
     (lambda: exact_witness(WITNESS_ON_LINE, "no such key", 1, "<", "x"), ValueError, "lhs_key must be"),
     (lambda: group_search("eqs99", 0, 10), ValueError, "group must be one of"),
+    (lambda: g1.gamma1_abs(None), TypeError, "c must be"),
+    (lambda: g1.eq17_rounding_bound(1), TypeError, "c must be"),
+    (lambda: rounding_condition(-1.0, 1.0), ValueError, "error_bound must be a finite number >= 0"),
+    (lambda: rounding_condition(float("nan"), 1.0), ValueError, "error_bound must be"),
+    (lambda: rounding_condition(1.0, 0.0), ValueError, "scale must be a finite number > 0"),
+    (lambda: rounding_condition(1.0, 1.0, tol=0.0), ValueError, "tol must be a finite number > 0"),
+    (lambda: rounding_condition("1e-6", 1.0), TypeError, "error_bound must be a real number"),
 ])
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -6,7 +6,8 @@ model and optimiser state dicts, the RNG states (torch CPU and CUDA, the numpy b
 
 Writes are atomic: the file is written to a temporary file in the same directory, flushed to disk, and then
 moved over the old checkpoint with ``os.replace``, so a process killed at any moment leaves either the previous
-or the new checkpoint, never a truncated one.
+or the new checkpoint, never a truncated one. After the rename the directory itself is fsynced (POSIX), so the
+rename survives a power loss or OS crash too, not only a killed process.
 """
 from __future__ import annotations
 
@@ -25,8 +26,21 @@ def checkpoint_path(checkpoint_dir: str | os.PathLike) -> str:
     return os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME)
 
 
+def fsync_directory(directory: str) -> None:
+    """fsync ``directory`` so that a rename inside it is durable. POSIX only: a no-op where ``os.O_DIRECTORY``
+    does not exist (Windows, where directories cannot be opened this way)."""
+    flag = getattr(os, "O_DIRECTORY", None)
+    if flag is None:
+        return
+    fd = os.open(directory, os.O_RDONLY | flag)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
+    """Write ``state`` to ``path`` atomically (temporary file + fsync + ``os.replace`` + fsync of the directory)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -41,6 +55,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_directory(directory)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

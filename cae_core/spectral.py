@@ -14,9 +14,12 @@ A batch of codes is ``z: (B, p)`` (rows: samples, columns: latent coordinates). 
 public code's choice: a full decomposition with autograd through it) and :func:`inverse_iteration`, the
 supplement's Algorithm 1 repaired (see there). Both give gradients; they agree in float64.
 
-Numerical rank (:func:`require_full_rank`): a centred batch counts as rank-deficient when
-sigma_min <= max(B, p) * eps * sigma_max, the default tolerance of ``numpy.linalg.matrix_rank`` (eps: machine
-epsilon of the dtype). Below it sigma_min is indistinguishable from rounding error of the SVD.
+Numerical rank (:func:`require_full_rank`, :func:`require_full_rank_batch`): a centred batch counts as
+rank-deficient when sigma_min <= max(B, p) * eps * sigma_max + 2 eps ||z||_F (eps: machine epsilon of the
+dtype). The first term is the default tolerance of ``numpy.linalg.matrix_rank`` (rounding error of the SVD);
+the second bounds the rounding of the codes themselves and of the centring (each entry ~eps |z_si|, the mean
+~eps |mu|; sqrt(B) ||mu|| <= ||z||_F), which dominates when the batch mean is large next to its spread. Below
+the tolerance sigma_min is indistinguishable from rounding error.
 """
 from __future__ import annotations
 
@@ -80,10 +83,12 @@ def rank_tolerance(z_centred: Tensor) -> float:
     return max(z_centred.shape) * torch.finfo(z_centred.dtype).eps
 
 
-def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "") -> None:
+def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, uncentred_norm: float = 0.0) -> None:
     """Raise ValueError unless the centred batch ``(B, p)`` has numerical rank p (so V is invertible).
 
-    Needs B > p: centring removes one degree of freedom, so rank(B_c) <= B - 1.
+    Needs B > p: centring removes one degree of freedom, so rank(B_c) <= B - 1. Rule: sigma_min >
+    max(B, p) * eps * sigma_max + 2 eps * ``uncentred_norm`` (||z||_F of the batch before centring; 0 = the
+    numpy.matrix_rank tolerance alone). Use :func:`require_full_rank_batch` for a batch that is not yet centred.
     """
     B, p = z_centred.shape
     suffix = f" ({why})" if why else ""
@@ -91,11 +96,21 @@ def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "") -> None
         raise ValueError(f"{name} must have more rows than columns (B > p) so that its covariance is "
                          f"invertible{suffix}; got B = {B}, p = {p}")
     sigma = torch.linalg.svdvals(z_centred.detach())
-    tol = rank_tolerance(z_centred) * float(sigma[0])
+    tol = rank_tolerance(z_centred) * float(sigma[0]) + 2 * torch.finfo(z_centred.dtype).eps * uncentred_norm
     if float(sigma[-1]) <= tol:
         raise ValueError(
             f"{name} has a singular covariance{suffix}: sigma_min of the centred batch = {float(sigma[-1]):.3g} "
-            f"<= max(B, p) * eps * sigma_max = {tol:.3g} (collapsed codes or a constant coordinate)")
+            f"<= max(B, p) * eps * sigma_max + 2 eps ||{name}||_F = {tol:.3g} (collapsed codes, a constant "
+            f"coordinate, or a spread below the rounding of codes with a large mean)")
+
+
+def require_full_rank_batch(z: Tensor, name: str = "z", why: str = "") -> None:
+    """:func:`require_full_rank` of ``z: (B, p)`` after centring, with the rounding of the codes and of the
+    centring in the tolerance (``uncentred_norm`` = ||z||_F). Runs in z's dtype; no gradient."""
+    z = z.detach()
+    top = float(z.abs().max())   # ||z||_F = top * ||z / top||_F: no overflow of the squares (|z| ~ 1e20 in float32)
+    norm = top * float(torch.linalg.vector_norm(z / top)) if top > 0 else 0.0
+    require_full_rank(z - z.mean(dim=0, keepdim=True), name, why, uncentred_norm=norm)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -241,6 +256,14 @@ def lambda_min(V: Tensor, method: Literal["eigvalsh", "inverse_iteration"] = "ei
     raise ValueError(f"method must be 'eigvalsh' or 'inverse_iteration', got {method!r}")
 
 
+def _sigma_min_svdvals(Bm: Tensor) -> Tensor:
+    """sigma_min of an already checked ``Bm: (n, p)`` by svdvals; exactly 0 (attached, zero gradient) if n < p."""
+    n, p = Bm.shape
+    if n < p:
+        return Bm.new_zeros(()) * Bm.sum()  # exactly 0, still attached to the graph (zero gradient)
+    return torch.linalg.svdvals(Bm)[-1]
+
+
 def min_singular_value(B_centred: Tensor, method: Literal["svdvals", "inverse_iteration"] = "svdvals", *,
                        tol: float | None = None, max_iter: int = 10_000) -> Tensor:
     """sigma_min of ``B_centred: (B, p)``, i.e. the p-th singular value (0 when B < p) -> scalar tensor.
@@ -250,11 +273,8 @@ def min_singular_value(B_centred: Tensor, method: Literal["svdvals", "inverse_it
     (:func:`centred`); lambda_min(V) = sigma_min(B_c)^2 / (B - 1).
     """
     Bm = as_matrix(B_centred, "B_centred")
-    n, p = Bm.shape
     if method == "svdvals":
-        if n < p:
-            return Bm.new_zeros(()) * Bm.sum()  # exactly 0, still attached to the graph (zero gradient)
-        return torch.linalg.svdvals(Bm)[-1]
+        return _sigma_min_svdvals(Bm)
     if method == "inverse_iteration":
         return torch.sqrt(_InverseIterationLambdaMin.apply(Bm.T @ Bm, tol, max_iter))
     raise ValueError(f"method must be 'svdvals' or 'inverse_iteration', got {method!r}")
@@ -266,7 +286,7 @@ def batch_lambda_min(z: Tensor) -> Tensor:
     This is how the public code computes the C_MSV denominator (full SVD, NOTES.md). 0 when B <= p.
     """
     z = as_batch(z, "z")
-    return min_singular_value(centred(z)) ** 2 / (z.shape[0] - 1)
+    return _sigma_min_svdvals(z - z.mean(dim=0, keepdim=True)) ** 2 / (z.shape[0] - 1)
 
 
 # --------------------------------------------------------------------------------------------------------------

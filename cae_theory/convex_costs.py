@@ -52,7 +52,11 @@ class ConvexCost:
         return np.einsum("bd,bd->b", y, y) ** 2  # quartic
 
     def __call__(self, x) -> np.ndarray:
+        """c of each row of ``x: (B, d)`` -> ``(B,)``; ValueError if ``shift`` is given and its length is not d."""
         x = as_array(x, "x", ndim=2)
+        if self.shift and len(self.shift) != x.shape[1]:
+            raise ValueError(f"shift must have one entry per column of x (length d = {x.shape[1]}), got "
+                             f"length {len(self.shift)}")
         y = x - np.asarray(self.shift, dtype=np.float64) if self.shift else x
         return self.offset + self.weight * self.g(y)
 

@@ -36,13 +36,26 @@ def lp_norm(q: float) -> Norm:
 
 
 def weighted_norm(M) -> Norm:
-    """||z||_M = sqrt(z^T M z) for a symmetric positive definite ``M: (p, p)``, as a batched callable."""
+    """||z||_M = sqrt(z^T M z) for a symmetric positive definite ``M: (p, p)``, as a batched callable.
+
+    Positive definite numerically: smallest eigenvalue > p * eps * largest eigenvalue (eps = float64 machine
+    epsilon; the relative accuracy of eigvalsh is ~ eps * ||M||_2, so a smaller eigenvalue is indistinguishable
+    from 0 or negative). A singular PSD M can come back from eigvalsh as +1e-17 and then fail Cholesky; it is a
+    ValueError naming M here.
+    """
     M = as_array(M, "M", ndim=2)
     if M.shape[0] != M.shape[1] or not np.allclose(M, M.T, rtol=0, atol=1e-12 * np.abs(M).max()):
         raise ValueError(f"M must be a symmetric (p, p) matrix, got shape {M.shape}")
-    L = np.linalg.cholesky(M) if np.linalg.eigvalsh(M)[0] > 0 else None
-    if L is None:
-        raise ValueError("M must be positive definite (smallest eigenvalue > 0) to define a norm")
+    eig = np.linalg.eigvalsh(M)
+    tol = M.shape[0] * np.finfo(np.float64).eps * max(abs(eig[0]), abs(eig[-1]))
+    if eig[-1] <= 0 or eig[0] <= tol:
+        raise ValueError(f"M must be positive definite to define a norm: smallest eigenvalue {eig[0]:.3g} must be "
+                         f"> p * eps * largest |eigenvalue| = {tol:.3g}")
+    try:
+        L = np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:  # eigvalsh passed but Cholesky of the (slightly asymmetric) M did not
+        raise ValueError(f"M must be positive definite to define a norm: Cholesky failed although the smallest "
+                         f"eigenvalue is {eig[0]:.3g}") from None
 
     def norm(z: np.ndarray) -> np.ndarray:
         return np.linalg.norm(np.asarray(z, dtype=np.float64) @ L, axis=-1)

@@ -75,6 +75,30 @@ def test_save_load_round_trip_and_atomicity(tmp_path):
         load_checkpoint(tmp_path / "none.pt")
 
 
+def test_save_fsyncs_the_directory_after_the_rename(tmp_path, monkeypatch):
+    """The rename is durable only once the directory entry is on disk: save_checkpoint must fsync the
+    checkpoint's directory after os.replace (POSIX). os.fsync is wrapped to record what each fd is; the
+    directory must be synced once the new checkpoint is in place (the file fsync alone fails this test)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        pytest.skip("no os.O_DIRECTORY on this platform (directory fsync is skipped by design)")
+    import stat
+    path = tmp_path / "ck" / "checkpoint.pt"
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        info = os.fstat(fd)
+        synced.append((stat.S_ISDIR(info.st_mode), info.st_ino, path.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    save_checkpoint(path, {"x": torch.arange(3)})
+    directory = os.stat(path.parent).st_ino
+    assert (False, os.stat(path).st_ino, False) in synced              # the data, before the rename
+    assert synced[-1] == (True, directory, True)                       # then the directory, after it
+    assert torch.equal(load_checkpoint(path)["x"], torch.arange(3))
+
+
 def test_resume_after_an_interruption_is_bit_identical(tmp_path):
     straight = make_model(coupling=InterruptingMSE())
     h_straight = fit(straight, DATA, steps=20, **RUN)

@@ -9,7 +9,8 @@ RuntimeError/IndexError from inside torch or numpy and never a NaN result.
 
 Rules: Eq. 1 of the supplement (k >= 2 arms, lambda >= 0, alpha_i >= 0), the couplings' docstrings (C_MSV
 divides by lambda_min(V); C_FC, W-MSE and DCCA invert V, so B > p), NOTES.md (paired rows first).
-Known bugs in modules still in progress are ``xfail(strict=True)`` tests at the end.
+The tests at the end were strict xfails (known bugs) and are plain tests since the fixes; each keeps its
+minimal reproducer.
 """
 from __future__ import annotations
 
@@ -217,8 +218,18 @@ def singular_batch(draw):
     return rule, randn(seed, 1, p).expand(B, p).clone()
 
 
+#: Found by the thorough profile (H7): 3 rows on a line, p = 2, mean ~7x the spread. sigma_min = 1.9e-16 of the
+#: centred batch passed the numpy.matrix_rank tolerance 3 eps sigma_max = 1.2e-16 (the rounding of the codes and
+#: of the centring, ~eps |mu|, is larger), and fc_code(ridge=0) returned 5.8e18, msv 4.6e32, wmse 3.28 (noise).
+#: Fixed by adding 2 eps ||z||_F to the tolerance (cae_core.spectral.require_full_rank_batch): 1.35e-15.
+NEAR_LINE = randn(5, 3, 1) @ randn(6, 1, 2) + randn(7, 1, 2)
+
+
 @given(case=singular_batch(), key=st.sampled_from(sorted(INVERTING)), which=st.sampled_from(["z_i", "z_j"]),
        seed=seeds)
+@example(case=("collapsed to a line", NEAR_LINE), key="fc_code ridge 0", which="z_i", seed=0)
+@example(case=("collapsed to a line", NEAR_LINE), key="msv", which="z_j", seed=0)
+@example(case=("collapsed to a line", NEAR_LINE), key="wmse", which="z_i", seed=0)
 def test_covariance_couplings_reject_singular_batches(case, key, which, seed):
     """No floor/ridge chosen by the user: a clear ValueError naming the batch, not inf/NaN (edge cases in
     tests/test_edge_cases.py show the finite values with a floor or ridge)."""
@@ -233,10 +244,6 @@ def test_covariance_couplings_reject_singular_batches(case, key, which, seed):
     args = (z, good) if which == "z_i" else (good, z)
     # The message names the singular batch; when both are singular (B <= p) the first one, z_i.
     name = "z_i" if rule == "B <= p" else which
-    if key == "dcca ridge 0" and rule != "B <= p":
-        # numerically singular but above require_full_rank's tolerance: dcca reports it as "V_ii + ridge I"
-        # (known, see test_dcca_names_the_batch_of_a_near_singular_covariance below)
-        name = (name, "V_ii", "V_jj")
     assert_rejects(lambda: f(*args), ValueError, name, ("B > p", "singular", "rows", "positive definite"),
                    label=f"couplings.{key} [{rule}]")
 
@@ -571,13 +578,16 @@ def test_inverse_iteration_validates_seed():
                    (TypeError, ValueError), "seed")
 
 
-@pytest.mark.xfail(strict=True, reason="couplings.dcca(z_i, z_j, ridge=0) with a nearly collapsed z_i (3 rows on a "
-                                       "line, sigma_min just above require_full_rank's tolerance) raises "
-                                       "'V_ii + ridge I must be positive definite', naming neither z_i nor the rule "
-                                       "B > p/collapse (found by the fuzzer)")
 def test_dcca_names_the_batch_of_a_near_singular_covariance():
+    """Was a strict xfail (found by the fuzzer): dcca(ridge=0) with a nearly collapsed z_i (3 rows on a line,
+    sigma_min just above require_full_rank's tolerance, but V = B_c^T B_c / (B-1) squares the condition number)
+    raised 'V_ii + ridge I must be positive definite', naming neither z_i nor the remedy. Now the rank rule
+    (with its 2 eps ||z||_F term, see NEAR_LINE) refuses it first; a batch past the rank check whose V is still
+    not numerically positive definite gets "z_i has a near-singular covariance ...; pass ridge > 0"."""
     z = randn(5, 3, 1) @ randn(6, 1, 2) + randn(7, 1, 2)     # 3 rows on a line, p = 2
     assert_rejects(lambda: couplings.get("dcca", ridge=0.0)(z, randn(1, 3, 2)), ValueError, "z_i")
+    with pytest.raises(ValueError, match=r"z_i has a (near-)?singular covariance .*pass ridge > 0"):
+        couplings.get("dcca", ridge=0.0)(z, randn(1, 3, 2))
 
 
 # ------------------------------------------------------------------------------------------ files

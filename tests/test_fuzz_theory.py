@@ -14,7 +14,8 @@ no ``assume``. The rules come from the supplement: |S| > 1 and k >= 2 (below Eq.
 (Eqs. 3-4, 9-10), lambda >= 0 (Eq. 1), the k-CBNAE definition mu_i = 0, diag(V_i) = 1 (above Prop. 2),
 Algorithm 1 needs a full-rank B.
 
-Known bugs in modules still in progress are ``xfail(strict=True)`` tests at the end, with a minimal reproducer.
+The tests at the end were strict xfails (known bugs) and are plain tests since the fixes; each keeps its
+minimal reproducer.
 ``CAE_FUZZ_COUNTS=path`` writes the number of fuzzed cases per function and rule to ``path`` (JSON), the
 source of the table in docs/hardening.md.
 """
@@ -577,10 +578,12 @@ def test_min_singular_value_validates_seed(seed):
                    "seed")
 
 
-@pytest.mark.xfail(strict=True, reason="ConvexCost(shift=(1., 2.))(x) with x: (B, 3) fails with numpy's "
-                                       "'operands could not be broadcast' instead of naming shift/x")
 def test_convex_cost_checks_the_shift_length():
+    """Was a strict xfail: ConvexCost(shift=(1., 2.))(x) with x: (B, 3) failed with numpy's 'operands could not
+    be broadcast' instead of naming shift. A shift of the right length still works (c = weight * ||x - a||^2)."""
     assert_rejects(lambda: convex_costs.ConvexCost(shift=(1.0, 2.0))(np.ones((2, 3))), ValueError, "shift")
+    assert_rejects(lambda: convex_costs.ConvexCost(shift=(1.0,)).at_zero(3), ValueError, "shift")
+    np.testing.assert_array_equal(convex_costs.ConvexCost(shift=(1.0, 2.0, 3.0))(np.ones((2, 3))), [5.0, 5.0])
 
 
 def test_eq42_beta_of_zero_codes_is_not_infinite():
@@ -594,12 +597,18 @@ def test_eq42_beta_of_zero_codes_is_not_infinite():
     assert math.isfinite(beta)
 
 
-@pytest.mark.xfail(strict=True, reason="shrink_construction.weighted_norm(M) with a singular PSD M = Q diag(0, l) Q^T: "
-                                       "eigvalsh gives +7e-18 > 0, then np.linalg.cholesky raises LinAlgError "
-                                       "'Matrix is not positive definite' (found by the fuzzer: seed=0, p=2)")
 def test_weighted_norm_rejects_a_singular_psd_matrix():
+    """Was a strict xfail (found by the fuzzer: seed=0, p=2): a singular PSD M = Q diag(l, 0) Q^T gave eigvalsh
+    +7e-18 > 0, then np.linalg.cholesky raised LinAlgError. Now: smallest eigenvalue <= p eps largest is a
+    ValueError naming M. The same Q with a smallest eigenvalue 1e-10 of the largest (well above p eps ~ 4e-16)
+    is accepted and equals sqrt(z^T M z) (direct transcription)."""
     r = rng_of(0)
     Q, _ = np.linalg.qr(r.normal(size=(2, 2)))
     lam = r.uniform(0.5, 2.0, size=2)
     lam[1] = 0.0
     assert_rejects(lambda: shrink_construction.weighted_norm(Q @ np.diag(lam) @ Q.T), ValueError, "M")
+    lam[1] = 1e-10 * lam[0]
+    M = Q @ np.diag(lam) @ Q.T
+    z = r.normal(size=(4, 2))
+    np.testing.assert_allclose(shrink_construction.weighted_norm(M)(z), np.sqrt(np.einsum("sp,pq,sq->s", z, M, z)),
+                               rtol=1e-12)

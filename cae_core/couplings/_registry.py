@@ -9,14 +9,25 @@ with one validation rule per option, and wraps it so that, before its body runs,
   which needs B_i = B_j). Distances use the paired rows only; batch statistics (means, covariances, lambda_min,
   whitening, batch standardisation) use ALL rows of each batch (NOTES.md: 75 paired + 25 unpaired rows per
   Patch-seq batch);
-- every option is known and valid (the same rules are applied by ``couplings.get`` when options are bound).
+- every option is known and valid (the same rules are applied by ``couplings.get`` when options are bound);
+
+and, after it, that the scalar it returns is finite (:func:`require_finite_result`). Inputs are finite, so a
+non-finite result can only come from an overflow of the input's dtype (e.g. mse of float32 codes with
+|z| ~ 1e20: |z|^2 > 3.4e38); it is a ValueError naming z_i and z_j, never a silent inf/NaN.
+
+dtype policy (docs/hardening.md): the result always has the inputs' dtype. Scale-invariant or bounded
+couplings whose float32 arithmetic under/overflows at moderate scales (covariances ~ |z|^2, lambda_min,
+Cholesky / eigen-solvers) compute in float64 internally and cast the scalar back (msv, fc, fc_code, wmse,
+dcca, barlow_twins); mse and vicreg, whose values grow like |z|^2 and |z|^4, compute in the input dtype.
 """
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable
 
+import torch
 from torch import Tensor
 
 from cae_core.spectral import as_matrix
@@ -90,6 +101,31 @@ def require_rows(z: Tensor, name: str, minimum: int, why: str) -> None:
         raise ValueError(f"{name} must have at least {minimum} rows ({why}), got B = {z.shape[0]}")
 
 
+def require_finite_result(value: Tensor, coupling_name: str, z_i: Tensor, z_j: Tensor) -> Tensor:
+    """Return the scalar ``value`` unchanged if it is finite; otherwise ValueError naming z_i and z_j.
+
+    One scalar check per call (no per-element work). The message gives the largest |z| of the two batches and
+    the remedy: rescale the codes, or (for float32/float16 codes) use float64.
+    """
+    if math.isfinite(float(value.detach())):
+        return value
+    largest = max(float(z_i.detach().abs().max()), float(z_j.detach().abs().max()))
+    dtype = str(value.dtype).replace("torch.", "")
+    advice = "rescale the codes" if value.dtype == torch.float64 else "rescale the codes or use float64"
+    raise ValueError(f"{coupling_name} of z_i and z_j overflows {dtype} (largest |z| of z_i, z_j = {largest:.3g}); "
+                     f"{advice}")
+
+
+def require_finite_moments(moments: Tensor, z: Tensor, name: str) -> Tensor:
+    """Return ``moments`` (a covariance or variances of the batch ``z``) if finite; otherwise ValueError naming
+    the batch: its second moments overflow the dtype they are computed in (|z| ~ 1e154 in float64)."""
+    if bool(torch.isfinite(moments.detach()).all()):
+        return moments
+    dtype = str(moments.dtype).replace("torch.", "")
+    raise ValueError(f"the second moments (covariance) of {name} overflow {dtype} (largest |{name}| = "
+                     f"{float(z.detach().abs().max()):.3g}); rescale the codes")
+
+
 def coupling(name: str, **rules: Rule):
     """Register the decorated coupling under ``name`` with one validation rule per keyword-only option.
 
@@ -99,7 +135,8 @@ def coupling(name: str, **rules: Rule):
         @functools.wraps(body)
         def checked(z_i: Tensor, z_j: Tensor, paired: int | None = None, **options) -> Tensor:
             z_i, z_j, n = check_pair(z_i, z_j, paired)
-            return body(z_i, z_j, n, **check_options(name, options, rules))
+            value = body(z_i, z_j, n, **check_options(name, options, rules))
+            return require_finite_result(value, name, z_i, z_j)
 
         REGISTRY[name] = Entry(checked, dict(rules))
         return checked

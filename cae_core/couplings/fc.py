@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cae_core.couplings._registry import coupling
+from cae_core.couplings._registry import coupling, require_finite_moments
 from cae_core.couplings.mse import paired_sq_distance
-from cae_core.spectral import covariance, inverse_sqrt_spd, require_full_rank
+from cae_core.spectral import covariance, inverse_sqrt_spd, require_full_rank_batch
 
 
 def whiten_symmetric(z: Tensor, name: str) -> Tensor:
@@ -17,11 +17,11 @@ def whiten_symmetric(z: Tensor, name: str) -> Tensor:
     that of the centred batch squared, so a float32 V of a well-conditioned float32 batch (sigma_max/sigma_min
     ~ 1e3, common for p = 50 codes) is already below float32's eigen-solver accuracy.
     """
-    c = z - z.mean(dim=0, keepdim=True)
-    require_full_rank(c.detach(), name, "C_FC whitens by V^(-1/2)")
+    require_full_rank_batch(z, name, "C_FC whitens by V^(-1/2)")
     z64 = z.to(torch.float64)
     c64 = z64 - z64.mean(dim=0, keepdim=True)
-    return (c64 @ inverse_sqrt_spd(covariance(z64), f"covariance of {name}")).to(z.dtype)
+    V = require_finite_moments(covariance(z64), z, name)
+    return (c64 @ inverse_sqrt_spd(V, f"covariance of {name}")).to(z.dtype)
 
 
 @coupling("fc")

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from cae_core.couplings._registry import coupling, positive_or_none, require_rows
 from cae_core.couplings.mse import paired_sq_distance
-from cae_core.spectral import batch_lambda_min, centred, require_full_rank
+from cae_core.spectral import batch_lambda_min, require_full_rank_batch
 
 
 @coupling("msv", floor=positive_or_none)
@@ -21,16 +21,24 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
     ``floor``: None (default, the NeurIPS code) or the Patch-seq code's 1e-2: the denominator is
     max(min(lambda_min), floor) (zero gradient through the denominator while floored).
     With ``floor=None`` a batch whose covariance is numerically singular (B_i <= p, collapsed codes, a constant
-    coordinate; rule: sigma_min <= max(B, p) * eps * sigma_max) raises ValueError instead of returning a
+    coordinate, a spread below the rounding of the codes; rule: sigma_min <= max(B, p) * eps * sigma_max
+    + 2 eps ||z||_F, :func:`cae_core.spectral.require_full_rank_batch`) raises ValueError instead of returning a
     huge or infinite value.
+
+    dtype: the rank check runs in the input's dtype (its eps sets the tolerance); mse, lambda_min (svdvals) and
+    the quotient are computed in float64 for any input dtype and the scalar is cast back. In float32,
+    sigma_min^2 underflows for |z| < ~1e-19 (0/0 = NaN) and overflows for |z| > ~1e19, and its gradient
+    already overflows at |z| ~ 1e-20; the quotient itself is scale-invariant, O(1). A floored value
+    mse / floor that does not fit the input dtype is a ValueError naming z_i and z_j (the registry's check).
     """
     require_rows(z_i, "z_i", 2, "lambda_min(V_i) uses the 1/(B-1) covariance")
     require_rows(z_j, "z_j", 2, "lambda_min(V_j) uses the 1/(B-1) covariance")
     if floor is None:
         why = "C_MSV divides by lambda_min(V); pass floor=1e-2 (Patch-seq code) to floor it"
-        require_full_rank(centred(z_i).detach(), "z_i", why)
-        require_full_rank(centred(z_j).detach(), "z_j", why)
-    denominator = torch.minimum(batch_lambda_min(z_i), batch_lambda_min(z_j))
+        require_full_rank_batch(z_i, "z_i", why)
+        require_full_rank_batch(z_j, "z_j", why)
+    a, b = z_i.to(torch.float64), z_j.to(torch.float64)
+    denominator = torch.minimum(batch_lambda_min(a), batch_lambda_min(b))
     if floor is not None:
         denominator = torch.clamp(denominator, min=floor)
-    return paired_sq_distance(z_i, z_j, paired) / denominator
+    return (paired_sq_distance(a, b, paired) / denominator).to(z_i.dtype)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cae_core.couplings._registry import coupling
-from cae_core.spectral import covariance, require_full_rank
+from cae_core.couplings._registry import coupling, require_finite_moments
+from cae_core.spectral import covariance, require_full_rank_batch
 
 #: F.normalize's default floor on the norm (the reference code normalises with F.normalize).
 NORM_FLOOR = 1e-12
@@ -14,12 +14,21 @@ NORM_FLOOR = 1e-12
 def whiten_cholesky(z: Tensor, name: str) -> Tensor:
     """(z_s - mu) L^{-T} for every row, with V = L L^T (Cholesky, V with 1/(B-1)), mu and V from all rows.
 
-    ``z: (B, p)`` -> ``(B, p)`` whose covariance is I. Needs B > p and a non-singular V (ValueError otherwise).
+    ``z: (B, p)`` -> ``(B, p)`` whose covariance is I. Needs B > p and a centred batch of full numerical rank in
+    z's own dtype (ValueError otherwise). V, L and the solve are computed in float64 whatever z's dtype and the
+    whitened codes (O(1)) are cast back: a float32 V under/overflows for |z| < ~1e-19 or > ~1e19. A float64
+    batch that passes the rank check but whose V is not numerically positive definite (sigma_min / sigma_max
+    above the rank tolerance but below ~sqrt(eps)) is a ValueError naming it, not torch's LinAlgError.
     """
-    c = z - z.mean(dim=0, keepdim=True)
-    require_full_rank(c.detach(), name, "W-MSE whitens by the Cholesky factor of V")
-    L = torch.linalg.cholesky(covariance(z))
-    return torch.linalg.solve_triangular(L, c.T, upper=False).T
+    why = "W-MSE whitens by the Cholesky factor of V"
+    require_full_rank_batch(z, name, why)
+    z64 = z.to(torch.float64)
+    c64 = z64 - z64.mean(dim=0, keepdim=True)
+    L, info = torch.linalg.cholesky_ex(require_finite_moments(covariance(z64), z, name))
+    if int(info) != 0:
+        raise ValueError(f"{name} has a near-singular covariance ({why}): Cholesky of V failed at leading minor "
+                         f"{int(info)} (nearly collapsed codes)")
+    return torch.linalg.solve_triangular(L, c64.T, upper=False).T.to(z.dtype)
 
 
 @coupling("wmse")

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="small size (the one the tests use)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
-                   help="keep an atomic checkpoint of every run in DIR (not line-collapse, not with --sweep)")
+                   help="keep an atomic checkpoint of every run in DIR (not with --sweep)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted experiment from --checkpoint DIR (same results as an "
                         "uninterrupted run with the same seed, bit-identical on CPU)")
@@ -72,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
         metrics = run_experiment(args.name, out, steps=args.steps, seed=args.seed, device=args.device,
                                  quick=args.quick, progress=bar, sweep=args.sweep,
                                  checkpoint=args.checkpoint, resume=args.resume)
+    except ValueError as exc:
+        if not args.resume:
+            raise
+        # a checkpoint written with other settings (fit and line-collapse check and say which) -- a user error
+        raise CLIError(f"cannot resume from --checkpoint {args.checkpoint}: {exc}") from None
     finally:
         if isinstance(bar, RichProgress):
             bar.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -50,19 +50,49 @@ def checkpointing(root, resume: bool):
         _CHECKPOINTS.reset(token)
 
 
+def next_run_checkpoint() -> tuple[Path, bool] | None:
+    """Inside :func:`checkpointing`: ``(root/run<k>, resume)`` for the k-th run of the experiment (each call
+    claims the next folder, k = 0, 1, ...); None outside it. :func:`train` calls it once per run, and so does an
+    experiment that calls cae_core.train.fit itself (line-collapse)."""
+    ck = _CHECKPOINTS.get()
+    if ck is None:
+        return None
+    folder = ck["root"] / f"run{ck['next']:03d}"
+    ck["next"] += 1
+    return folder, ck["resume"]
+
+
 def train(model, data, *, steps: int, batch_size: int, seed: int, device: str, n_paired: int | None = None,
           lr: float = LR, dtype=torch.float32, **fit_options) -> dict:
     """cae_core.train.fit with the experiments' logging cadence and no inner progress bar; returns the history.
     Inside :func:`checkpointing`, each run checkpoints to its own folder (and resumes from it)."""
     from cae_core.train import fit
 
-    ck = _CHECKPOINTS.get()
-    if ck is not None:
-        fit_options = {**fit_options, "checkpoint_dir": ck["root"] / f"run{ck['next']:03d}", "resume": ck["resume"]}
-        ck["next"] += 1
+    run_checkpoint = next_run_checkpoint()
+    if run_checkpoint is not None:
+        fit_options = {**fit_options, "checkpoint_dir": run_checkpoint[0], "resume": run_checkpoint[1]}
 
     return fit(model, data, steps=steps, batch_size=batch_size, n_paired=n_paired, lr=lr, seed=seed,
                device=device, dtype=dtype, log_every=log_every_for(steps), progress=False, **fit_options)
+
+
+def trained_runs(make_model: Callable[[float], object], data, lams: Sequence[float], *, sweep: bool, steps: int,
+                 batch_size: int, seed: int, device: str, n_paired: int | None = None) -> Iterator[tuple]:
+    """Yield ``(lam, trained model, history)`` for each lam in order: with ``sweep`` all runs trained at once by
+    :func:`cae_core.sweep.fit_sweep`, else one :func:`train` per lam (lazily, so a progress bar can advance
+    between runs). ``make_model(lam)`` builds a fresh model whose initial weights
+    depend only on the seed (:func:`build_model`), so both ways train the same runs."""
+    if sweep:
+        from cae_core.sweep import fit_sweep
+
+        res = fit_sweep(make_model, data, list(lams), [seed], steps=steps, batch_size=batch_size,
+                        n_paired=n_paired, lr=LR, device=device, log_every=log_every_for(steps), progress=False)
+        yield from zip(lams, res.models, res.histories)       # lam-major; one seed -> one run per lam
+        return
+    for lam in lams:
+        model = make_model(lam)
+        yield lam, model, train(model, data, steps=steps, batch_size=batch_size, n_paired=n_paired, seed=seed,
+                                device=device)
 
 
 def record(label: str, model, history: Mapping, final: Mapping | None = None, *, per_arm: bool = True,

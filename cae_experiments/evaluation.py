@@ -1,6 +1,6 @@
 """Evaluation of learned codes with reference packages: k-NN accuracy (scikit-learn), Hungarian pairing
-(scipy.optimize.linear_sum_assignment), nearest-neighbour distances (scipy.spatial.cKDTree) and the two-sample
-Kolmogorov-Smirnov test (scipy.stats.ks_2samp)."""
+(scipy.optimize.linear_sum_assignment) and pruning of pairs by correlation, nearest-neighbour distances
+(scipy.spatial.cKDTree) and the two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp)."""
 from __future__ import annotations
 
 import numpy as np
@@ -64,14 +64,49 @@ def hungarian_pairs(codes_a, labels_a, codes_b, labels_b) -> tuple[np.ndarray, n
     return np.concatenate(ia_all), np.concatenate(ib_all)
 
 
-def nearest_neighbor_distance(query, reference) -> np.ndarray:
-    """Euclidean distance of every row of ``query: (M, p)`` to its nearest row of ``reference: (N, p)``: (M,)."""
+def correlation_pruned(x_a, x_b, labels, quantile: float = 0.5) -> np.ndarray:
+    """Which pairs to keep after pruning by a label-specific correlation threshold: pair r (``x_a[r]`` with
+    ``x_b[r]``, rows ``(P, d)``) is kept iff the Pearson correlation of its two feature vectors is at least the
+    ``quantile`` (numpy.quantile, linear) of the correlations of the pairs with its label (``labels: (P,)``).
+    The supplement prunes the FACS pairs "using a cell type specific threshold imposed on the cross correlation
+    coefficient of peptidergic gene expression values"; the median (0.5) keeps about half of every type.
+    Returns a boolean mask ``(P,)``."""
+    A = as_array(x_a, "x_a", ndim=2)
+    B = as_array(x_b, "x_b", ndim=2)
+    if A.shape != B.shape:
+        raise ValueError(f"x_a and x_b must be paired rows of the same shape, got {A.shape} and {B.shape}")
+    if A.shape[1] < 2:
+        raise ValueError(f"x_a and x_b need >= 2 features for a correlation, got {A.shape[1]}")
+    y = _labels(labels, "labels", A.shape[0])
+    if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0.0 <= quantile <= 1.0:
+        raise ValueError(f"quantile must be a number in [0, 1], got {quantile!r}")
+    Ac = A - A.mean(axis=1, keepdims=True)
+    Bc = B - B.mean(axis=1, keepdims=True)
+    scale = np.linalg.norm(Ac, axis=1) * np.linalg.norm(Bc, axis=1)
+    if np.any(scale == 0.0):
+        raise ValueError("x_a and x_b rows must not be constant (the correlation of a constant row is undefined)")
+    corr = np.sum(Ac * Bc, axis=1) / scale
+    keep = np.zeros(A.shape[0], dtype=bool)
+    for label in np.unique(y):
+        rows = y == label
+        keep[rows] = corr[rows] >= np.quantile(corr[rows], quantile)
+    return keep
+
+
+def nearest_neighbor(query, reference) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance of every row of ``query: (M, p)`` to its nearest row of ``reference: (N, p)``, and
+    that row's index: ``(distances (M,), indices (M,))`` (scipy.spatial.cKDTree)."""
     Q = as_array(query, "query", ndim=2)
     R = as_array(reference, "reference", ndim=2)
     if Q.shape[1] != R.shape[1]:
         raise ValueError(f"query and reference must have the same width, got {Q.shape[1]} and {R.shape[1]}")
-    dist, _ = scipy.spatial.cKDTree(R).query(Q, k=1)
-    return np.asarray(dist, dtype=np.float64)
+    dist, index = scipy.spatial.cKDTree(R).query(Q, k=1)
+    return np.asarray(dist, dtype=np.float64), np.asarray(index, dtype=np.int64)
+
+
+def nearest_neighbor_distance(query, reference) -> np.ndarray:
+    """Euclidean distance of every row of ``query: (M, p)`` to its nearest row of ``reference: (N, p)``: (M,)."""
+    return nearest_neighbor(query, reference)[0]
 
 
 def ks_two_sample(a, b) -> dict:

@@ -18,19 +18,27 @@ rho_1 is that of the rows the codes are standardised over, so we compare like wi
   the floor with that batch's own rho_1 (which is larger than the whole-data rho_1: sample canonical
   correlations are biased upward, so a training-batch coupling may lie below the whole-data floor).
 
-Snapshots during training come from stopping and resuming ``fit`` from its checkpoint (bit-identical on CPU).
+Snapshots during training come from stopping and resuming ``fit`` from its checkpoint (bit-identical on CPU):
+each run trains in chunks ``fit(..., steps=t, resume=True)`` to the snapshot steps t. The chunk checkpoint lives
+in a temporary folder, or with ``cae experiment line-collapse --checkpoint DIR`` in the run's folder DIR/run<k>
+(cae_experiments.common.checkpointing); there, after each snapshot, the snapshots so far, the shown codes and
+the state of the batch rng are saved atomically too (:data:`SNAPSHOT_STATE`), so ``--resume`` after a kill at
+any moment ends with the metrics of an uninterrupted run (tests/test_line_collapse_resume.py).
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from cae_core.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from cae_experiments import plotting
 from cae_experiments.cca import coupling_floor, top_canonical_correlation
-from cae_experiments.common import build_model, log_every_for, raw_codes, record
+from cae_experiments.common import build_model, log_every_for, next_run_checkpoint, raw_codes, record
 from cae_theory.statistics import latent_covariance, squared_euclidean_coupling, standardize
 
 NAME = "line-collapse"
@@ -90,10 +98,83 @@ def batch_floor_margins(X: list[np.ndarray], raw: list[np.ndarray], batch_size: 
 N_SCATTER = 400
 
 
+#: File next to fit's checkpoint.pt in a run's checkpoint folder: what is computed between the chunks.
+SNAPSHOT_STATE = "snapshots.pt"
+
+
+def _load_snapshot_state(path: Path, fingerprint: str) -> dict | None:
+    """The saved snapshot state of a run (None if there is none); ValueError if it was taken with other
+    settings."""
+    if not path.is_file():
+        return None
+    state = load_checkpoint(path)
+    if state["fingerprint"] != fingerprint:
+        saved, now = json.loads(state["fingerprint"]), json.loads(fingerprint)
+        diff = sorted(key for key in now if saved.get(key) != now[key])
+        raise ValueError(f"resume: the snapshots in {str(path)!r} were taken with different settings "
+                         f"({', '.join(diff)}); use a fresh checkpoint folder or the same settings")
+    return state
+
+
+def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, checkpoints: np.ndarray,
+                    shown: np.ndarray, folder, resume: bool, progress=None) -> tuple[list, list, dict]:
+    """Train ``model`` (built from seed cfg["seed"]) to each step of ``checkpoints`` in turn, by ``fit`` resuming
+    from its checkpoint in ``folder``, and take a snapshot at each (:func:`whole_data_state` and
+    :func:`batch_floor_margins`, drawing the batches from one rng seeded cfg["seed"] + 1). Returns the
+    snapshots, the standardised arm-1 codes of the rows ``shown`` at the first and last step, and the history.
+
+    After each snapshot, the snapshots so far, the shown codes and the rng state are saved atomically to
+    ``folder``/:data:`SNAPSHOT_STATE`. A chunk checkpoint is therefore always at the last saved snapshot's step or
+    at the next one (killed before that snapshot was saved). With ``resume``, the saved snapshots are kept and
+    the next ones taken after ``fit`` has continued from its checkpoint; if every snapshot was saved, one more
+    ``fit`` call trains nothing and returns the history. Without ``resume`` (or with nothing saved), what an
+    earlier run left in ``folder`` is deleted first."""
+    from cae_core.train import fit
+
+    folder = Path(folder)
+    path = folder / SNAPSHOT_STATE
+    fingerprint = json.dumps({**cfg, "lam": model.lam, "snapshot_steps": checkpoints.tolist()}, sort_keys=True)
+    saved = _load_snapshot_state(path, fingerprint) if resume else None
+    rng = np.random.default_rng(cfg["seed"] + 1)
+    snaps, shown_codes = [], []
+    if saved is None:      # a fresh run: fit must not continue from a checkpoint of an earlier one
+        for stale in (path, Path(checkpoint_path(folder))):
+            stale.unlink(missing_ok=True)
+    else:
+        done = json.loads(saved["done"])
+        snaps, shown_codes = done["snapshots"], done["shown_codes"]
+        rng.bit_generator.state = saved["rng"]
+
+    def train_to(t: int) -> dict:
+        return fit(model, data, steps=t, batch_size=cfg["batch_size"], lr=cfg["lr"], seed=cfg["seed"],
+                   device=cfg["device"], dtype=torch.float64, log_every=log_every_for(cfg["steps"]),
+                   progress=False, checkpoint_dir=folder, checkpoint_every=cfg["steps"], resume=True)
+
+    hist = None
+    for i, t in enumerate(checkpoints):
+        if t > 0:
+            if i >= len(snaps):
+                hist = train_to(int(t))
+            if progress is not None:
+                progress.advance(f"lam={model.lam:g} step {t}")
+        if i < len(snaps):  # saved before an interruption
+            continue
+        raw = raw_codes(model, X)
+        state = {"step": int(t), **whole_data_state(raw, rho),
+                 "batch_floor_margins": batch_floor_margins(X, raw, cfg["batch_size"], rng, N_CHECK_BATCHES)}
+        snaps.append(state)
+        if t in (checkpoints[0], checkpoints[-1]):
+            shown_codes.append(np.round(standardize(np.stack(raw))[0][shown], 4).tolist())
+        save_checkpoint(path, {"fingerprint": fingerprint, "rng": rng.bit_generator.state,
+                               "done": json.dumps({"snapshots": snaps, "shown_codes": shown_codes})})
+    if hist is None:        # every snapshot was saved before an interruption: fit's last checkpoint has the rest
+        hist = train_to(int(checkpoints[-1]))
+    return snaps, shown_codes, hist
+
+
 def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None) -> dict:
     from cae_core import linear_arm
     from cae_core.data import synthetic_multimodal
-    from cae_core.train import fit
 
     cfg = config(steps, seed, device, quick)
     data = synthetic_multimodal(n=cfg["n_samples"], k=2, latent_dim=2, dims=(cfg["in_dim"],) * 2,
@@ -109,23 +190,12 @@ def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: boo
         model = build_model(lambda: linear_arm(cfg["in_dim"], cfg["latent_dim"]), 2, latent_norm="batchnorm",
                             coupling="mse", lam=lam, seed=seed)
         model.to(torch.float64)
-        rng = np.random.default_rng(seed + 1)
-        snaps, shown_codes = [], []
-        hist: dict = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for t in checkpoints:
-                if t > 0:
-                    hist = fit(model, data, steps=int(t), batch_size=cfg["batch_size"], lr=cfg["lr"], seed=seed,
-                               device=device, dtype=torch.float64, log_every=log_every_for(cfg["steps"]),
-                               progress=False, checkpoint_dir=tmp, checkpoint_every=cfg["steps"], resume=True)
-                    if progress is not None:
-                        progress.advance(f"lam={lam:g} step {t}")
-                raw = raw_codes(model, X)
-                state = {"step": int(t), **whole_data_state(raw, rho),
-                         "batch_floor_margins": batch_floor_margins(X, raw, cfg["batch_size"], rng, N_CHECK_BATCHES)}
-                snaps.append(state)
-                if t in (checkpoints[0], checkpoints[-1]):
-                    shown_codes.append(np.round(standardize(np.stack(raw))[0][shown], 4).tolist())
+        run_checkpoint = next_run_checkpoint()     # None without --checkpoint: a temporary folder
+        with (contextlib.nullcontext(run_checkpoint[0]) if run_checkpoint is not None
+              else tempfile.TemporaryDirectory()) as folder:
+            snaps, shown_codes, hist = snapshotted_run(model, data, X, rho, cfg, checkpoints, shown, folder,
+                                                       resume=run_checkpoint is not None and run_checkpoint[1],
+                                                       progress=progress)
         runs.append(record(f"bn+mse lam={lam:g}", model, hist,
                            {"whole_data_coupling": snaps[-1]["coupling"], "whole_data_floor": snaps[-1]["floor"],
                             "whole_data_lambda_min": snaps[-1]["lambda_min"],

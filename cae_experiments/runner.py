@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from cae_experiments import get_experiment
@@ -27,7 +26,8 @@ from cae_experiments.io import write_metrics, write_summary
 #: coupling per run, so fit_sweep (one architecture and coupling, only lam varies) does not fit them.
 SWEEP_EXPERIMENTS = ("shrinkage", "lambda-tradeoff")
 
-#: The models are tiny: one intra-op thread is fastest and does not fight other processes for the cores.
+#: The models are tiny: one intra-op thread (torch and numpy/scipy's BLAS) is fastest and does not fight other
+#: processes for the cores.
 TORCH_THREADS = 1
 
 
@@ -71,30 +71,9 @@ def check_sweep(name: str, sweep: bool) -> None:
                          f"{name!r} trains runs that cannot share one vectorised model")
 
 
-def trained_runs(make_model: Callable[[float], object], data, lams: Sequence[float], *, sweep: bool, steps: int,
-                 batch_size: int, seed: int, device: str, n_paired: int | None = None) -> Iterator[tuple]:
-    """Yield ``(lam, trained model, history)`` for each lam in order: with ``sweep`` all runs trained at once by
-    :func:`cae_core.sweep.fit_sweep`, else one :func:`cae_experiments.common.train` per lam (lazily, so a
-    progress bar can advance between runs). ``make_model(lam)`` builds a fresh model whose initial weights
-    depend only on the seed (:func:`cae_experiments.common.build_model`), so both ways train the same runs."""
-    from cae_experiments.common import LR, log_every_for, train
-
-    if sweep:
-        from cae_core.sweep import fit_sweep
-
-        res = fit_sweep(make_model, data, list(lams), [seed], steps=steps, batch_size=batch_size,
-                        n_paired=n_paired, lr=LR, device=device, log_every=log_every_for(steps), progress=False)
-        yield from zip(lams, res.models, res.histories)       # lam-major; one seed -> one run per lam
-        return
-    for lam in lams:
-        model = make_model(lam)
-        yield lam, model, train(model, data, steps=steps, batch_size=batch_size, n_paired=n_paired, seed=seed,
-                                device=device)
-
-
-#: line-collapse trains each run in chunks through its own temporary checkpoint, so it cannot also resume from
-#: an experiment-level one.
-CHECKPOINT_EXPERIMENTS = ("shrinkage", "couplings", "fc-vs-msv", "lambda-tradeoff", "discovery")
+#: Experiments whose runs checkpoint to ``--checkpoint DIR``/run<k> (line-collapse also keeps its between-chunk
+#: snapshots there, see cae_experiments.line_collapse).
+CHECKPOINT_EXPERIMENTS = ("shrinkage", "line-collapse", "couplings", "fc-vs-msv", "lambda-tradeoff", "discovery")
 
 
 def check_checkpoint(name: str, checkpoint, resume: bool, sweep: bool) -> None:
@@ -135,12 +114,17 @@ def run_experiment(name: str, out_dir, *, steps: int | None = None, seed: int = 
     out_dir = Path(out_dir)
     import torch
 
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
     torch.set_num_threads(TORCH_THREADS)
     t0 = time.perf_counter()
     try:
         options = {"sweep": sweep} if name in SWEEP_EXPERIMENTS else {}
-        with (checkpointing(checkpoint, resume) if checkpoint is not None else contextlib.nullcontext()):
+        # numpy/scipy's BLAS too: on small matrices its threads only wait for each other (a scipy
+        # solve_triangular in line-collapse took 20 ms with 2 busy BLAS threads, 0.09 ms with one)
+        with (checkpointing(checkpoint, resume) if checkpoint is not None else contextlib.nullcontext()), \
+                threadpool_limits(TORCH_THREADS):
             metrics = module.run(steps=steps, seed=seed, device=device, quick=quick,
                                  progress=progress or Progress(), **options)
     finally:

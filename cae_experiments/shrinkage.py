@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record
+from cae_experiments.common import build_model, record, trained_runs
 
 NAME = "shrinkage"
 LAMS = (0.0, 1.0, 10.0, 100.0)
@@ -39,7 +39,7 @@ def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: boo
         sweep: bool = False) -> dict:
     from cae_core import mlp_arm
     from cae_core.data import synthetic_multimodal
-    from cae_experiments.runner import check_sweep, trained_runs
+    from cae_experiments.runner import check_sweep
 
     check_sweep(NAME, sweep)
     cfg = config(steps, seed, device, quick, sweep)

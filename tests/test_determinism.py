@@ -164,7 +164,6 @@ def test_cae_experiment_killed_and_resumed_equals_an_uninterrupted_run(tmp_path)
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["line-collapse", "--checkpoint", "X"], ["--checkpoint", "line-collapse"]),
     (["shrinkage", "--checkpoint", "X", "--sweep"], ["--checkpoint", "--sweep"]),
     (["shrinkage", "--resume"], ["--resume", "--checkpoint"]),
 ])
@@ -173,6 +172,17 @@ def test_cae_experiment_checkpoint_misuse_is_one_line(argv, words, tmp_path):
                        str(tmp_path / "out")])
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert all(w in res.stderr for w in words), res.stderr
+
+
+def test_cae_experiment_resume_with_other_settings_is_one_line(tmp_path):
+    """Resuming line-collapse with other --steps than its checkpoint was made with: one line naming
+    --checkpoint and the mismatch (the ValueError of line_collapse.snapshotted_run), exit 2, no traceback."""
+    ck, common = tmp_path / "ck", ["line-collapse", "--quick", "--no-progress", "--seed", "1"]
+    first = _experiment([*common, "--steps", "4", "--out", str(tmp_path / "a"), "--checkpoint", str(ck)])
+    assert first.returncode == 0, first.stderr[-500:]
+    res = _experiment([*common, "--steps", "6", "--out", str(tmp_path / "b"), "--checkpoint", str(ck), "--resume"])
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "--checkpoint" in res.stderr and "different settings" in res.stderr, res.stderr
 
 
 VERIFY_ARGS = ["--seed", "5", "--examples", "15", "--only", "eq2.bound", "eq2.negative_diagonal",

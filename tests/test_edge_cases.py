@@ -300,10 +300,10 @@ def test_float64_every_coupling_is_finite_with_finite_gradients_at_every_scale(s
 @pytest.mark.parametrize("scale", [1e-100, 1e100, 1e150, 1e160])
 def test_float64_far_scales_give_a_finite_value_or_a_clear_error(scale):
     """float64 beyond the range above: vicreg's value (~|z|^4) overflows from ~1e77, every covariance from
-    ~1e154. Each coupling gives a finite value with finite gradients, or a ValueError naming z_i/z_j and
-    'overflow' (no inf/NaN, no torch LinAlgError: before the registry's check mse returned inf at 1e160 and
-    fc_code raised torch's LinAlgError from eigh). Not covered: |z| <~ 1e-150, where msv, fc and wmse give
-    finite values with non-finite gradients (their backward forms sigma^-3; docs/hardening.md)."""
+    ~1e154 (msv, fc, wmse compute on codes rescaled by a power of two, so theirs do not). Each coupling gives
+    a finite value with finite gradients, or a ValueError naming z_i/z_j and 'overflow' (no inf/NaN, no torch
+    LinAlgError: before the registry's check mse returned inf at 1e160 and fc_code raised torch's LinAlgError
+    from eigh). Tiny scales: the tests below."""
     z, w = pair(11)
     for name in COUPLINGS:
         try:
@@ -316,38 +316,141 @@ def test_float64_far_scales_give_a_finite_value_or_a_clear_error(scale):
 
 #: float32 policy (docs/hardening.md, cae_core.couplings._registry): msv, fc, fc_code, wmse, dcca and
 #: barlow_twins compute in float64 and cast the scalar back; mse and vicreg compute in float32 and raise a
-#: ValueError naming z_i and z_j when the value overflows. Before that policy 16 of these 32 cases returned
-#: NaN/inf, a finite value with a non-finite gradient, torch's LinAlgError or a ValueError naming V_i/V_j with
-#: wrong advice, and barlow_twins at 1e20/1e30 silently returned p = 3 (sqrt(inf) standardised every code to 0).
+#: ValueError naming z_i and z_j when the value overflows. Before that policy 16 of the 32 cases at 1e+-20/30
+#: returned NaN/inf, a finite value with a non-finite gradient, torch's LinAlgError or a ValueError naming
+#: V_i/V_j with wrong advice, and barlow_twins at 1e20/1e30 silently returned p = 3 (sqrt(inf) standardised
+#: every code to 0). Scales 1e-36 .. 1e-44 (H9; float32's smallest normal is 1.2e-38, below it the codes are
+#: subnormal with 1-23 bits): the gradients of the scale-invariant couplings grow like 1/|z| and exceed
+#: float32's max from ~1e-38. Before H9, 12 of these 56 cases failed (an inf gradient: msv at 1e-38 .. 1e-44,
+#: fc at 1e-39 .. 1e-44, wmse at 1e-40 .. 1e-44); now the backward pass raises a ValueError there.
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+#: float32's subnormal spacing 2^-149: a float32 gradient entry of subnormal size is a multiple of it.
+FLOAT32_QUANTUM = 2.0 ** -149
+FLOAT32_TINY_SCALES = [1e-36, 1e-37, 1e-38, 1e-39, 1e-40, 1e-42, 1e-44]
 
 
-@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e20, 1e30])
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e20, 1e30] + FLOAT32_TINY_SCALES)
 @pytest.mark.parametrize("name", COUPLINGS)
 def test_float32_extreme_scales_give_a_finite_value_or_a_clear_error(name, scale):
-    """float32 with codes scaled by 1e+-20/30 (float32 range ~1e+-38): either a ValueError naming z_i/z_j, or
-    a finite value with finite gradients. Never NaN/inf, never a torch error.
+    """float32 with codes scaled by 1e+-20/30 and 1e-36 .. 1e-44 (float32 range ~1e+-38, subnormals down to
+    1.4e-45): the value is either a ValueError naming z_i/z_j or finite; its gradient (backward) either a
+    ValueError naming z_i/z_j or finite. Never NaN/inf, never a torch error.
 
     Oracle: the same coupling on the same float32 numbers converted to float64 (the float64 path is checked
-    against numpy transcriptions in tests/test_couplings.py and is finite at these scales, see above). A finite
-    float32 value must equal it to 1e-4 relative (float32 rounding of the inputs is shared, so only float32
-    arithmetic differs; abs 1e-36 admits float32 underflow of values < 1e-37 to 0) and its gradients to 1e-3
-    of the largest gradient entry. A ValueError is allowed only when the float64 value does not fit float32."""
+    against numpy transcriptions in tests/test_couplings.py, and at these scales against exact power-of-two
+    invariance below). A finite float32 value must equal it to 1e-4 relative (float32 rounding of the inputs
+    is shared, so only float32 arithmetic differs; abs 1e-36 admits float32 underflow of values < 1e-37 to 0)
+    and its gradients to 1e-3 of the largest gradient entry plus 16 subnormal quanta q = 2^-149 (gradients of
+    size ~1e-44 are subnormal, with absolute precision only: vicreg, computed in float32, rounds the batch
+    mean to 0.5 q and its variance backward multiplies z - mean by 2 * (25 / 2) / (p 2 sqrt(eps) (B - 1)) =
+    27.8 (p = 3, eps = 1e-4, B = 16): up to 14 q, measured 9.6 q at 1e-44; the others compute in float64 and
+    round once, <= 1 q). An error is allowed exactly where float32 cannot hold the float64 result:
+    a forward error only when the float64 value exceeds float32's max, a backward error only when the float64
+    gradient does; and when the float64 gradient exceeds it the backward pass must raise (a finite float32
+    gradient is impossible, an inf one fails below)."""
     z, w = pair(11)
     a32, b32 = (z * scale).float(), (w * scale).float()
     f = couplings.get(name)
     v64, g64_i, g64_j = value_and_grads(f, a32.double(), b32.double())
     assert all_finite(v64, g64_i, g64_j)
+    a, b = a32.clone().requires_grad_(), b32.clone().requires_grad_()
     try:
-        v, g_i, g_j = value_and_grads(f, a32, b32)
+        v = f(a, b)
     except ValueError as exc:
         assert re.search(r"\bz_[ij]\b", str(exc)) and "float32" in str(exc), str(exc)
         assert abs(float(v64)) > FLOAT32_MAX, f"float64 value {float(v64):.3g} fits float32: {exc}"
         return
     assert v.dtype == torch.float32
-    assert all_finite(v), f"value {float(v)}"
-    assert all_finite(g_i, g_j), "gradient not finite"
-    assert math.isclose(float(v), float(v64), rel_tol=1e-4, abs_tol=1e-36), (float(v), float(v64))
-    for g, g64 in ((g_i, g64_i), (g_j, g64_j)):
+    assert all_finite(v), f"value {float(v.detach())}"
+    assert math.isclose(float(v.detach()), float(v64), rel_tol=1e-4, abs_tol=1e-36), (float(v.detach()), float(v64))
+    largest_g64 = max(float(g64_i.abs().max()), float(g64_j.abs().max()))
+    try:
+        v.backward()
+    except ValueError as exc:
+        assert re.search(r"gradient with respect to z_[ij] overflows float32", str(exc)), str(exc)
+        assert largest_g64 > FLOAT32_MAX, f"float64 gradient {largest_g64:.3g} fits float32: {exc}"
+        return
+    assert all_finite(a.grad, b.grad), f"gradient not finite (float64 gradient up to {largest_g64:.3g})"
+    for g, g64 in ((a.grad, g64_i), (b.grad, g64_j)):
         top = float(g64.abs().max())
-        np.testing.assert_allclose(g.double().numpy(), g64.numpy(), rtol=1e-3, atol=1e-3 * top)
+        np.testing.assert_allclose(g.double().numpy(), g64.numpy(), rtol=1e-3,
+                                   atol=1e-3 * top + 16 * FLOAT32_QUANTUM)
+
+
+# ------------------------------------------------------------------------------------ tiny float64 scales (H9)
+
+#: float64 codes far below 1e-150 (smallest normal 2.2e-308). Before H9 msv, fc and wmse gave the right value
+#: with non-finite gradients at 1e-160 (their backward forms sigma^-3 ~ 1e480) and, from 1e-200, a ValueError
+#: ('overflows float64' for msv -- it was 0/0 -- or 'must be positive definite' / 'near-singular covariance')
+#: because the covariance underflowed: 12 of these 32 cases failed; the other five couplings passed already.
+FLOAT64_TINY_SCALES = [1e-160, 1e-200, 1e-250, 1e-300]
+
+
+@pytest.mark.parametrize("scale", FLOAT64_TINY_SCALES)
+@pytest.mark.parametrize("name", COUPLINGS)
+def test_float64_tiny_scales_give_finite_values_and_gradients(name, scale):
+    """Every coupling: finite value and gradients. msv, fc, wmse (scale-invariant, NOTES.md): value = value at
+    scale 1 (rel 1e-8, as above: the rounding of z * scale is amplified by the conditioning) and gradient =
+    gradient at scale 1 / scale (the gradient of a degree-0 homogeneous function is homogeneous of degree -1;
+    rel 1e-6 of the largest entry, the same rounding through one more derivative)."""
+    z, w = pair(11)
+    v, g_i, g_j = value_and_grads(couplings.get(name), z * scale, w * scale)
+    assert all_finite(v, g_i, g_j), (name, scale)
+    if name in SCALE_INVARIANT:
+        v1, g1_i, g1_j = value_and_grads(couplings.get(name), z, w)
+        assert math.isclose(float(v), float(v1), rel_tol=1e-8), (float(v), float(v1))
+        for g, g1 in ((g_i, g1_i), (g_j, g1_j)):
+            np.testing.assert_allclose((g * scale).numpy(), g1.numpy(), rtol=1e-6, atol=1e-6 * float(g1.abs().max()))
+
+
+@pytest.mark.parametrize("name", COUPLINGS)
+def test_float64_subnormal_codes_give_the_value_and_a_clear_gradient_error(name):
+    """Codes ~1e-310 (subnormal, ~44 bits). The value is finite (msv, fc, wmse: the value at scale 1 to 1e-6,
+    the codes having lost ~9 bits). The true gradient of msv, fc, wmse is (gradient at scale 1) / 1e-310 >
+    1e308 > float64's max 1.8e308 (checked here in log10): their backward pass raises a ValueError naming
+    z_i/z_j. The other couplings' gradients are O(|z|) or 0: finite. Before H9 msv, fc, wmse raised in the
+    forward pass with a wrong diagnosis ('overflows float64', 'must be positive definite')."""
+    scale = 1e-310
+    z, w = pair(11)
+    a, b = (z * scale).requires_grad_(), (w * scale).requires_grad_()
+    v = couplings.get(name)(a, b)
+    assert all_finite(v)
+    if name not in SCALE_INVARIANT:
+        v.backward()
+        assert all_finite(a.grad, b.grad)
+        return
+    v1, g1_i, g1_j = value_and_grads(couplings.get(name), z, w)
+    assert math.isclose(float(v.detach()), float(v1), rel_tol=1e-6)
+    largest_true = math.log10(max(float(g1_i.abs().max()), float(g1_j.abs().max()))) - math.log10(scale)
+    assert largest_true > math.log10(float(torch.finfo(torch.float64).max))
+    with pytest.raises(ValueError, match=r"gradient with respect to z_[ij] overflows float64"):
+        v.backward()
+
+
+@given(seed=st.integers(0, 10 ** 6), k=st.integers(-1000, 1000), name=st.sampled_from(SCALE_INVARIANT),
+       double=st.booleans())
+@example(seed=11, k=-1000, name="msv", double=True)
+@example(seed=11, k=-540, name="fc", double=True)       # ~1e-163: fc's gradient was non-finite before H9
+@example(seed=11, k=-700, name="wmse", double=True)     # ~1e-211: wmse raised 'near-singular' before H9
+@example(seed=11, k=1000, name="fc", double=True)       # ~1e301: covariance overflow before H9
+@example(seed=11, k=-100, name="msv", double=False)
+@example(seed=11, k=65, name="wmse", double=False)      # the first exponent of the rescaled path
+def test_scale_invariant_couplings_under_a_power_of_two(seed, k, name, double):
+    """Exact oracle for the rescaled path: multiplying codes by 2^k is exact (float64 k in [-1000, 1000],
+    float32 k in [-100, 100]: the largest entry, ~2^1, stays normal; an entry far below it that becomes
+    subnormal keeps its absolute precision 2^-1074 / 2^-149, < 1e-20 of the largest), and msv, fc,
+    wmse are invariant under it, so f(2^k z) = f(z) and grad f(2^k z) = 2^-k grad f(z) with f(z) computed
+    directly (|z| ~ 1: no rescaling). Tolerances: float64 1e-12 (the solvers see inputs differing by a power
+    of two; measured bitwise equal), float32 one ulp-level 1e-6 (the value is cast from float64)."""
+    dtype = torch.float64 if double else torch.float32
+    k = k if double else max(-100, min(100, k))
+    z, w = (t.to(dtype) for t in pair(seed))
+    f = couplings.get(name)
+    v1, g1_i, g1_j = value_and_grads(f, z, w)
+    factor = 2.0 ** k
+    v, g_i, g_j = value_and_grads(f, z * factor, w * factor)
+    rtol = 1e-12 if double else 1e-6
+    assert math.isclose(float(v), float(v1), rel_tol=rtol), (float(v), float(v1))
+    for g, g1 in ((g_i, g1_i), (g_j, g1_j)):
+        np.testing.assert_allclose((g.double() * factor).numpy(), g1.double().numpy(), rtol=rtol,
+                                   atol=rtol * float(g1.abs().max()))

@@ -19,6 +19,9 @@ dtype policy (docs/hardening.md): the result always has the inputs' dtype. Scale
 couplings whose float32 arithmetic under/overflows at moderate scales (covariances ~ |z|^2, lambda_min,
 Cholesky / eigen-solvers) compute in float64 internally and cast the scalar back (msv, fc, fc_code, wmse,
 dcca, barlow_twins); mse and vicreg, whose values grow like |z|^2 and |z|^4, compute in the input dtype.
+The scale-invariant msv (floor=None), fc and wmse compute on codes rescaled by an exact power of two when the
+largest |z| is extreme (``_unit_scale``); their gradient, if it does not fit the dtype, is a ValueError raised
+by the backward pass.
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from cae_core.couplings._registry import coupling, positive_or_none, require_rows
+from cae_core.couplings._unit_scale import scale_exponent, unit_scale_float64
 from cae_core.couplings.mse import paired_sq_distance
 from cae_core.spectral import batch_lambda_min, require_full_rank_batch
 
@@ -30,6 +31,12 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
     sigma_min^2 underflows for |z| < ~1e-19 (0/0 = NaN) and overflows for |z| > ~1e19, and its gradient
     already overflows at |z| ~ 1e-20; the quotient itself is scale-invariant, O(1). A floored value
     mse / floor that does not fit the input dtype is a ValueError naming z_i and z_j (the registry's check).
+
+    Scale: with floor=None both batches are first divided by one common power of two 2^e (largest |z| of the
+    two in [1/2, 1); exact), which leaves the value unchanged and keeps lambda_min and its sigma^-3 backward
+    terms away from float64's range (they under/overflowed for |z| <~ 1e-155); the gradient is 2^-e times
+    the gradient at the unit scale (:mod:`cae_core.couplings._unit_scale`). It grows like 1/|z|; where it does
+    not fit the input dtype (float32, |z| <~ 1e-37) the backward pass raises a ValueError naming z_i or z_j.
     """
     require_rows(z_i, "z_i", 2, "lambda_min(V_i) uses the 1/(B-1) covariance")
     require_rows(z_j, "z_j", 2, "lambda_min(V_j) uses the 1/(B-1) covariance")
@@ -37,7 +44,10 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
         why = "C_MSV divides by lambda_min(V); pass floor=1e-2 (Patch-seq code) to floor it"
         require_full_rank_batch(z_i, "z_i", why)
         require_full_rank_batch(z_j, "z_j", why)
-    a, b = z_i.to(torch.float64), z_j.to(torch.float64)
+        e = scale_exponent(z_i, z_j)   # scale-invariant: compute on 2^-e z (exact), see _unit_scale
+    else:
+        e = 0                          # mse / floor is not scale-invariant: plain float64 upcast
+    a, b = unit_scale_float64(z_i, e, "z_i"), unit_scale_float64(z_j, e, "z_j")
     denominator = torch.minimum(batch_lambda_min(a), batch_lambda_min(b))
     if floor is not None:
         denominator = torch.clamp(denominator, min=floor)

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from cae_core.couplings._registry import coupling, require_finite_moments
+from cae_core.couplings._unit_scale import scale_exponent, unit_scale_float64
 from cae_core.spectral import covariance, require_full_rank_batch
 
 #: F.normalize's default floor on the norm (the reference code normalises with F.normalize).
@@ -19,10 +20,16 @@ def whiten_cholesky(z: Tensor, name: str) -> Tensor:
     whitened codes (O(1)) are cast back: a float32 V under/overflows for |z| < ~1e-19 or > ~1e19. A float64
     batch that passes the rank check but whose V is not numerically positive definite (sigma_min / sigma_max
     above the rank tolerance but below ~sqrt(eps)) is a ValueError naming it, not torch's LinAlgError.
+
+    The whitened codes do not depend on z's scale, so they are computed from 2^-e z (largest |entry| in
+    [1/2, 1), exact; :mod:`cae_core.couplings._unit_scale`): V no longer underflows for |z| <~ 1e-160 and the
+    backward pass forms no intermediates of extreme size (non-finite gradients from |z| ~ 1e-155 before). The
+    gradient with respect to z is 2^-e times the gradient at the unit scale; where it does not fit z's dtype
+    (float32, |z| <~ 1e-39) the backward pass raises a ValueError naming the batch.
     """
     why = "W-MSE whitens by the Cholesky factor of V"
     require_full_rank_batch(z, name, why)
-    z64 = z.to(torch.float64)
+    z64 = unit_scale_float64(z, scale_exponent(z), name)
     c64 = z64 - z64.mean(dim=0, keepdim=True)
     L, info = torch.linalg.cholesky_ex(require_finite_moments(covariance(z64), z, name))
     if int(info) != 0:

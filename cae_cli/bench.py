@@ -199,11 +199,13 @@ def patchseq_builder(data, lam_default: float = 1.0, dropout: bool = True):
 
 
 def plain_loop(model, data, batch_size: int = 100, n_paired: int = 75, lr: float = 1e-3,
-               seed: int = 0, device="cpu"):
+               seed: int = 0, device="cpu", fused_adam: bool = False):
     """The same computation as ``fit`` written as a minimal plain-PyTorch loop (no validation, no logging):
     sample 75 paired + 25 unpaired rows per arm, reconstruct, msv coupling (mse of the paired rows divided by the
-    smaller lambda_min = sigma_min(B_c)^2 / (B - 1)), Adam with torch's defaults. Returns a ``step()`` closure
-    and the optimiser."""
+    smaller lambda_min = sigma_min(B_c)^2 / (B - 1)), ``torch.optim.Adam(params, lr)`` as a user calls it (on
+    CPU torch then picks its single-tensor for-loop implementation; ``fused_adam=True``: the fused kernel, as
+    ``fit`` uses -- an ablation, not the baseline). The model's own layers (its dropout included) are used as
+    they are. Returns a ``step()`` closure."""
     import numpy as np
     import torch
 
@@ -211,7 +213,7 @@ def plain_loop(model, data, batch_size: int = 100, n_paired: int = 75, lr: float
     pairs = [torch.as_tensor(x, dtype=p.dtype, device=device) for x in data.modalities]
     pools = [torch.as_tensor(u, dtype=p.dtype, device=device) for u in data.unpaired]
     rng = np.random.default_rng(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, **({"fused": True} if fused_adam else {}))
     extra = batch_size - n_paired
     alphas, lam = model.alphas, model.lam
     model.train()
@@ -241,6 +243,19 @@ def flops_per_step(step) -> int:
     return int(counter.get_total_flops())
 
 
+def with_torch_dropout(model):
+    """``model`` with every :class:`cae_core.dropout.Dropout` replaced by ``torch.nn.Dropout`` of the same p (the
+    arms before cae_core.dropout: masks by ``bernoulli_``), in place; returns it."""
+    from torch import nn
+
+    from cae_core.dropout import Dropout
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, Dropout):
+                setattr(module, name, nn.Dropout(child.p))
+    return model
+
+
 def _train_setup(quick: bool, device="cpu"):
     import copy
 
@@ -253,29 +268,108 @@ def _train_setup(quick: bool, device="cpu"):
     torch.manual_seed(0)
     base = build()
     plain_step = plain_loop(copy.deepcopy(base).to(device), data, device=device)
+    # ablations of the plain loop: the dropout of the arms before cae_core.dropout (bernoulli_ masks), and
+    # torch's fused Adam (fit's optimiser)
+    old_dropout_step = plain_loop(with_torch_dropout(copy.deepcopy(base)).to(device), data, device=device)
+    fused_step = plain_loop(copy.deepcopy(base).to(device), data, device=device, fused_adam=True)
     fit_model, fit_log_model = copy.deepcopy(base), copy.deepcopy(base)
     kw = dict(batch_size=100, n_paired=75, progress=False, device=device)
 
-    def run_plain():
-        for _ in range(steps):
-            plain_step()
+    def repeat(step):
+        def run():
+            for _ in range(steps):
+                step()
+        return run
 
     workloads = {
-        "plain": run_plain,
+        "plain": repeat(plain_step),
+        "plain_torch_dropout": repeat(old_dropout_step),
+        "plain_fused_adam": repeat(fused_step),
         "fit": lambda: fit(fit_model, data, steps=steps, log_every=steps, **kw),
         "fit_log_every_1": lambda: fit(fit_log_model, data, steps=steps, log_every=1, **kw),
     }
-    return workloads, plain_step, steps
+    return workloads, plain_step, steps, base
+
+
+def linear_layers(model) -> list:
+    """The ``nn.Linear`` layers of every arm, encoder then decoder, with a flag: is it an encoder's first
+    layer (its input is data, so backward computes no input gradient)."""
+    from torch import nn
+    out = []
+    for arm in model.arms:
+        for side in (arm.encoder, arm.decoder):
+            linears = [m for m in side.modules() if isinstance(m, nn.Linear)]
+            out += [(m, side is arm.encoder and n == 0) for n, m in enumerate(linears)]
+    return out
+
+
+def step_gemms(model, batch: int) -> list[tuple[int, int, int]]:
+    """(m, k, n) of the matrix products of one training step of ``model`` on ``batch`` rows: per Linear(in,
+    out) the forward (B, in) x (in, out), the weight gradient (out, B) x (B, in) and, except for an encoder's
+    first layer, the input gradient (B, out) x (out, in) (the count of tests/test_bench_smoke.py)."""
+    shapes = []
+    for layer, first in linear_layers(model):
+        a, b = layer.in_features, layer.out_features
+        shapes += [(batch, a, b), (b, batch, a)] + ([] if first else [(batch, b, a)])
+    return shapes
+
+
+def gemm_floor(model, batch: int, device="cpu", runs: int = 1, repeats: int = 5, inner: int = 20) -> dict:
+    """Time ONLY the matrix products of one training step (:func:`step_gemms`), back to back on preallocated
+    fp32 operands (``runs`` > 1: as batched products ``bmm`` of ``runs`` independent runs, fit_sweep's form):
+    the time no implementation that uses these products can beat. Best of ``repeats`` x ``inner`` steps."""
+    import torch
+    shapes = step_gemms(model, batch)
+    lead = (runs,) if runs > 1 else ()
+    ops = [(torch.randn(*lead, m, k, device=device), torch.randn(*lead, k, n, device=device),
+            torch.empty(*lead, m, n, device=device)) for m, k, n in shapes]
+    mul = torch.bmm if runs > 1 else torch.mm
+
+    def once():
+        for _ in range(inner):
+            for a, b, c in ops:
+                mul(a, b, out=c)
+    once()
+    seconds = min(timed(once, device) for _ in range(repeats)) / inner
+    flops = runs * sum(2 * m * k * n for m, k, n in shapes)
+    return {"runs": runs, "n_products": len(shapes), "flops": flops, "seconds_per_step": seconds,
+            "flops_per_s": flops / seconds, "run_steps_per_s": runs / seconds}
+
+
+def optimizer_seconds(model, device="cpu", repeats: int = 5, inner: int = 50) -> dict:
+    """Seconds per ``step()`` of torch's Adam on ``model``'s parameters (random gradients): the default
+    (single-tensor for-loop on CPU, what the plain loop gets) and ``fused=True`` (what fit uses)."""
+    import copy
+
+    import torch
+    out = {}
+    for name, kw in (("default", {}), ("fused", {"fused": True})):
+        params = [p.detach().clone().requires_grad_(True) for p in copy.deepcopy(model).to(device).parameters()]
+        for p in params:
+            p.grad = torch.randn_like(p) * 1e-3
+        opt = torch.optim.Adam(params, lr=1e-3, **kw)
+
+        def once():
+            for _ in range(inner):
+                opt.step()
+        once()
+        out[name] = min(timed(once, device) for _ in range(repeats)) / inner
+    return out
 
 
 def train_workloads(quick: bool, device="cpu") -> dict:
-    """name -> callable running ``steps`` training steps: the plain loop, fit, fit logging every step."""
+    """name -> callable running ``steps`` training steps: the plain loop (and its ablations), fit, fit logging
+    every step."""
     return _train_setup(quick, device)[0]
 
 
 def bench_train(quick: bool, repeats: int, device="cpu") -> dict:
+    """Interleaved steps/s of the workloads of :func:`train_workloads`; matmul FLOPs per step and the fraction
+    of the measured peak; and the bounds that explain the targets: the step's matrix products alone
+    (:func:`gemm_floor`: steps/s and fraction of peak no implementation of this step can exceed with these
+    products) and the optimiser's share (:func:`optimizer_seconds`: the time fit's fused Adam saves per step)."""
     peak = matmul_peak(device, n=256 if quick else 1024, repeats=3 if quick else 10)
-    workloads, plain_step, steps = _train_setup(quick, device)
+    workloads, plain_step, steps, base = _train_setup(quick, device)
     flops = flops_per_step(plain_step)
     for fn in workloads.values():  # warm-up (first-call allocations, lazy imports)
         fn()
@@ -290,6 +384,19 @@ def bench_train(quick: bool, repeats: int, device="cpu") -> dict:
            "peak_memory_mb": memory}
     out["fit_vs_plain"] = rates["fit"]["median"] / rates["plain"]["median"]
     out["fraction_of_peak"] = {name: r["median"] * flops / peak["peak_flops"] for name, r in rates.items()}
+    gemm = gemm_floor(base, 100, device, repeats=3 if quick else 5)
+    gemm["fraction_of_peak"] = gemm["flops_per_s"] / peak["peak_flops"]
+    # a step at 25% of peak takes flops / (0.25 peak); the products alone take gemm seconds: what is left
+    # for everything else (dropout, elementwise, loss, backward bookkeeping, optimiser, Python)
+    gemm["step_seconds_at_25pct_of_peak"] = flops / (0.25 * peak["peak_flops"])
+    out["gemm_only"] = gemm
+    opt = optimizer_seconds(base, device, repeats=3 if quick else 5)
+    plain_s = 1.0 / rates["plain"]["median"]
+    opt["plain_step_seconds"] = plain_s
+    # fit runs the plain step's kernels (plus validation) with a fused optimiser: removing the optimiser
+    # difference alone bounds fit / plain by plain / (plain - (default - fused))
+    opt["fit_vs_plain_bound_from_optimizer"] = plain_s / max(plain_s - (opt["default"] - opt["fused"]), 1e-12)
+    out["adam_step_seconds"] = opt
     return out
 
 
@@ -353,10 +460,16 @@ def _bench_sweep_variant(quick: bool, repeats: int, device: str, dropout: bool) 
     runs = len(SWEEP_LAMS) * len(seeds)
     rates = {name: summary([runs * steps / t for t in ts]) for name, ts in times.items()}
     maker = "sweep_workloads" if dropout else "sweep_workloads_no_dropout"
+    # the ceiling: the sweep's matrix products alone, batched over the runs as fit_sweep does them (bmm);
+    # no vectorised sweep built on these products can exceed it, so it bounds the speed-up
+    data = patchseq_data(quick)
+    floor = gemm_floor(patchseq_builder(data)(), 100, device, runs=runs, repeats=3 if quick else 5,
+                       inner=2 if quick else 5)
+    floor["max_speedup_vs_sequential"] = floor["run_steps_per_s"] / rates["sequential"]["median"]
     return {"lams": SWEEP_LAMS, "n_seeds": len(seeds), "steps_per_run": steps, "log_every": steps,
             "dropout": dropout, "run_steps_per_s": rates,
             "speedup": rates["sweep"]["median"] / rates["sequential"]["median"],
-            "max_rel_diff_logged_losses_float32": diff,
+            "max_rel_diff_logged_losses_float32": diff, "gemm_only": floor,
             "peak_memory_mb": {name: memory_mb(maker, workloads, name, quick, device) for name in workloads}}
 
 
@@ -499,9 +612,20 @@ def table_rows(doc: dict) -> list[tuple[str, str, str, str]]:
     if t:
         mem = t["peak_memory_mb"]
         rows.append(("train: fp32 matmul peak (GFLOP/s)", f"{t['matmul']['peak_flops'] / 1e9:.3g}", "", ""))
-        for name in ("plain", "fit", "fit_log_every_1"):
+        for name in t["steps_per_s"]:
             rows.append((f"train: {name} steps/s", _spread(t["steps_per_s"][name]),
                          f"{100 * t['fraction_of_peak'][name]:.2g}% of peak", _fmt(mem[name], " MB")))
+        g = t.get("gemm_only")
+        if g:
+            rows.append(("train: matmuls of one step alone, steps/s", f"{g['run_steps_per_s']:.3g}",
+                         f"{100 * g['fraction_of_peak']:.2g}% of peak (ceiling)", ""))
+            rows.append(("train: step time at 25% of peak vs matmuls alone (ms)",
+                         f"{1e3 * g['step_seconds_at_25pct_of_peak']:.3g} vs {1e3 * g['seconds_per_step']:.3g}",
+                         "budget left for all else", ""))
+        a = t.get("adam_step_seconds")
+        if a:
+            rows.append(("train: Adam step default / fused (ms)", f"{1e3 * a['default']:.3g} / {1e3 * a['fused']:.3g}",
+                         f"fit/plain <= {a['fit_vs_plain_bound_from_optimizer']:.3g}x from the optimiser", ""))
         ok = t["fit_vs_plain"] >= 1.3
         rows.append(("train: fit / plain", f"{t['fit_vs_plain']:.3g}x", f">= 1.3x: {'met' if ok else 'NOT met'}", ""))
         ok = t["fraction_of_peak"]["fit"] >= 0.25
@@ -517,6 +641,10 @@ def table_rows(doc: dict) -> list[tuple[str, str, str, str]]:
                      f">= 5x: {'met' if s['speedup'] >= 5 else 'NOT met'}", ""))
         rows.append((f"sweep ({variant}): max rel diff of losses (fp32)",
                      f"{s['max_rel_diff_logged_losses_float32']:.2g}", "", ""))
+        g = s.get("gemm_only")
+        if g:
+            rows.append((f"sweep ({variant}): matmuls alone (bmm), run-steps/s", f"{g['run_steps_per_s']:.3g}",
+                         f"speed-up ceiling {g['max_speedup_vs_sequential']:.3g}x", ""))
     sp = doc.get("spectral")
     if sp:
         for r in sp["rows"]:

@@ -13,6 +13,8 @@ Architectures of the supplement (layer widths are the paper's; choices the text 
 - ``mnist_arm``: Input(28x28) -> Conv2D(10) -> MaxPool(2) -> Flatten -> Dropout(0.4) -> Dense(49) x3 -> Dense(2)
   | -> Dense(49) x2 -> Dense(196) -> Reshape(14x14) -> UpSampling(2) -> Conv2D(10) -> Conv2D(1).
 
+Dropout: :class:`cae_core.dropout.Dropout` (inverted dropout, the distribution of ``nn.Dropout``, mask drawn
+from ``torch.rand``; one implementation for every arm, mirrored by :func:`cae_core.sweep.fit_sweep`).
 Activations: "The Dense layers use the rectified linear function ... except for Dense(d) layers and the last
 Dense layer for the electrophysiology data" -- so the last decoder layer of the transcriptomic and FACS arms is
 ReLU (their inputs, log(CPM+1), are non-negative), the electrophysiology one is linear, and every code layer is
@@ -29,6 +31,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from cae_core.dropout import Dropout, check_probability
+
 
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -39,11 +43,7 @@ def _positive_int(value, name: str) -> int:
 
 
 def _probability(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return float(value)
+    return check_probability(value, name)
 
 
 class Arm(nn.Module):
@@ -108,7 +108,7 @@ def mlp_arm(in_dim: int, latent_dim: int, widths: Sequence[int] = (60, 60, 60, 6
     dropout = _probability(dropout, "dropout")
     front: list[nn.Module] = []
     if dropout > 0.0:
-        front.append(nn.Dropout(dropout))
+        front.append(Dropout(dropout))
     noise = GaussianNoise(noise_std)
     if noise.std > 0.0:
         front.append(noise)
@@ -141,7 +141,7 @@ class _ImageEncoder(nn.Module):
         half = image_size // 2
         self.conv = nn.Conv2d(1, channels, kernel_size=3, padding=1)
         self.pool = nn.MaxPool2d(2)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.dense = nn.Sequential(*_dense_stack((channels * half * half, hidden, hidden, hidden, latent_dim),
                                                  relu_last=False))
 

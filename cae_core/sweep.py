@@ -27,9 +27,13 @@ means that track them, hence eval-mode ``encode`` offsets -- differ between ANY 
 sequential, or two BLAS builds) at O(lr * steps * momentum lag); losses, weight matrices and batch-statistics
 codes still agree to rounding.
 
-Supported arms: encoders/decoders built from ``nn.Linear``, ``nn.ReLU``, ``nn.Dropout``,
+Supported arms: encoders/decoders built from ``nn.Linear``, ``nn.ReLU``, :class:`cae_core.dropout.Dropout` (the
+arms' dropout), ``nn.Dropout``,
 :class:`cae_core.arms.GaussianNoise` and ``nn.Identity`` (``linear_arm``, ``mlp_arm``, the Patch-seq and FACS
 arms). Couplings ``mse`` and ``msv`` run batched; any other coupling is applied run by run (correct, slower).
+The batched msv mirrors ``cae_core.couplings.msv`` as it is now: rank check in the codes' dtype, then mse,
+lambda_min and the quotient in float64, cast back (a float32 quotient differs from it by ~eps * cond(V), which
+training amplifies; tests/test_sweep.py compares the two run by run).
 """
 from __future__ import annotations
 
@@ -39,17 +43,19 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cae_core.arms import GaussianNoise
 from cae_core.couplings import mse as _mse_coupling
 from cae_core.couplings import msv as _msv_coupling
 from cae_core.data import as_dataset
+from cae_core.dropout import Dropout, scaled_keep_mask
 from cae_core.latent_norm import BatchStandardize
 from cae_core.model import CoupledAutoencoder, LossParts
 from cae_core.spectral import rank_tolerance
-from cae_core.train import (BatchSampler, History, _check_model_data, _int, _log, _progress_bar, make_adam,
-                            resolve_device, resolve_dtype)
+from cae_core.train import (BatchSampler, History, _check_model_data, _int, _log, _progress_bar, batch_rows,
+                            make_adam, resolve_device, resolve_dtype, row_pools)
 
 
 @dataclass
@@ -71,6 +77,10 @@ class SweepResult:
 
 @dataclass
 class _Linear:
+    """R stacked ``nn.Linear`` layers, ``weight: (R, out, in)`` as ``nn.Linear`` stores it, used transposed
+    as fit's ``addmm`` uses it. (Storing W^T contiguously saves one copy of each weight gradient per step but
+    takes other GEMM kernel paths than ``fit``: the rounding differences to the sequential runs grew, and
+    tests/test_experiment_sweep.py's batch-norm bound then failed; so the layout stays that of ``fit``.)"""
     weight: torch.Tensor  # (R, out, in), leaf
     bias: torch.Tensor | None  # (R, out), leaf
 
@@ -83,10 +93,26 @@ class _Linear:
 
 @dataclass
 class _Dropout:
+    """:class:`cae_core.dropout.Dropout` for x: (R, B, d): run r's mask from run r's generator, as ``fit`` draws
+    it (one ``torch.rand`` of shape (B, d) per run, through :func:`cae_core.dropout.scaled_keep_mask`)."""
     p: float
 
     def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:
-        # torch's CPU dropout: noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p); x * noise.
+        if self.p == 0.0:
+            return x
+        noise = torch.empty_like(x)
+        for r, g in enumerate(gens):
+            scaled_keep_mask(x.shape[1:], self.p, generator=g, out=noise[r])
+        return x * noise
+
+
+@dataclass
+class _TorchDropout:
+    """``torch.nn.Dropout`` for x: (R, B, d) (user-built arms): torch's CPU dropout is
+    noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p); x * noise -- one draw per run."""
+    p: float
+
+    def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:
         if self.p == 0.0:
             return x
         noise = torch.stack([torch.empty_like(x[0]).bernoulli_(1.0 - self.p, generator=g) for g in gens])
@@ -101,7 +127,9 @@ class _Noise:
         # GaussianNoise: x + std * randn_like(x), one draw of shape (B, d) per run from that run's stream.
         if self.std == 0.0:
             return x
-        eps = torch.stack([torch.randn(x.shape[1:], generator=g, dtype=x.dtype, device=x.device) for g in gens])
+        eps = torch.empty_like(x)
+        for r, g in enumerate(gens):
+            eps[r].normal_(0.0, 1.0, generator=g)   # = torch.randn(x.shape[1:], generator=g)
         return x + self.std * eps
 
 
@@ -135,8 +163,10 @@ def _stack_layers(modules: Sequence[nn.Module], where: str) -> list:
             bias = (None if layer.bias is None else
                     torch.stack([c.bias.detach() for c in copies]).clone().requires_grad_(True))
             out.append(_Linear(weight, bias))
+        elif isinstance(layer, Dropout):
+            out.append(_Dropout(layer.p))
         elif isinstance(layer, nn.Dropout):
-            out.append(_Dropout(float(layer.p)))
+            out.append(_TorchDropout(float(layer.p)))
         elif isinstance(layer, GaussianNoise):
             out.append(_Noise(float(layer.std)))
         elif isinstance(layer, nn.ReLU):
@@ -189,24 +219,30 @@ def _paired_sq_distance(z_i: torch.Tensor, z_j: torch.Tensor, n: int) -> torch.T
     return (d * d).sum(dim=2).mean(dim=1)
 
 
-def _batched_lambda_min(z: torch.Tensor, name: str, check_rank: bool) -> torch.Tensor:
-    """lambda_min(V) = sigma_min(B_c)^2 / (B - 1) per run, z: (R, B, p) -> (R,) (spectral.batch_lambda_min);
-    with ``check_rank`` the msv rule of :func:`cae_core.spectral.require_full_rank` for every run."""
+def _require_full_rank(z: torch.Tensor, name: str) -> None:
+    """The msv rule of :func:`cae_core.spectral.require_full_rank` for every run of z: (R, B, p), in z's dtype
+    (its eps sets the tolerance, as in ``couplings.msv``): ValueError naming the first singular run."""
     R, B, p = z.shape
     if B <= p:
-        if check_rank:
-            raise ValueError(f"{name} must have more rows than columns (B > p) so that its covariance is "
-                             f"invertible (C_MSV divides by lambda_min(V)); got B = {B}, p = {p}")
+        raise ValueError(f"{name} must have more rows than columns (B > p) so that its covariance is "
+                         f"invertible (C_MSV divides by lambda_min(V)); got B = {B}, p = {p}")
+    sigma = torch.linalg.svdvals((z - z.mean(dim=1, keepdim=True)).detach())  # (R, p), descending
+    tol = rank_tolerance(z[0]) * sigma[:, 0]
+    bad = (sigma[:, -1] <= tol).nonzero()
+    if len(bad):
+        r = int(bad[0])
+        raise ValueError(f"{name} of run {r} has a singular covariance (C_MSV divides by lambda_min(V); pass "
+                         f"floor=1e-2 (Patch-seq code) to floor it): sigma_min = {float(sigma[r, -1]):.3g} "
+                         f"<= max(B, p) * eps * sigma_max = {float(tol[r]):.3g}")
+
+
+def _batched_lambda_min(z: torch.Tensor) -> torch.Tensor:
+    """lambda_min(V) = sigma_min(B_c)^2 / (B - 1) per run, z: (R, B, p) -> (R,) (spectral.batch_lambda_min;
+    0 when B <= p)."""
+    R, B, p = z.shape
+    if B <= p:
         return z.new_zeros(R) * z.sum(dim=(1, 2))
     sigma = torch.linalg.svdvals(z - z.mean(dim=1, keepdim=True))  # (R, p), descending
-    if check_rank:
-        tol = rank_tolerance(z[0]) * sigma[:, 0].detach()
-        bad = (sigma[:, -1].detach() <= tol).nonzero()
-        if len(bad):
-            r = int(bad[0])
-            raise ValueError(f"{name} of run {r} has a singular covariance (C_MSV divides by lambda_min(V); pass "
-                             f"floor=1e-2 (Patch-seq code) to floor it): sigma_min = {float(sigma[r, -1]):.3g} "
-                             f"<= max(B, p) * eps * sigma_max = {float(tol[r]):.3g}")
     return sigma[:, -1] ** 2 / (B - 1)
 
 
@@ -220,11 +256,16 @@ def _batched_coupling(coupling) -> Callable | None:
         floor = coupling.keywords.get("floor")
 
         def msv(z_i, z_j, n):
-            denominator = torch.minimum(_batched_lambda_min(z_i, "z_i", floor is None),
-                                        _batched_lambda_min(z_j, "z_j", floor is None))
+            # as couplings.msv: the rank check in the input dtype; mse, lambda_min and the quotient in float64
+            # for any input dtype, the value cast back to the input dtype
+            if floor is None:
+                _require_full_rank(z_i, "z_i")
+                _require_full_rank(z_j, "z_j")
+            a, b = z_i.to(torch.float64), z_j.to(torch.float64)
+            denominator = torch.minimum(_batched_lambda_min(a), _batched_lambda_min(b))
             if floor is not None:
                 denominator = torch.clamp(denominator, min=floor)
-            return _paired_sq_distance(z_i, z_j, n) / denominator
+            return (_paired_sq_distance(a, b, n) / denominator).to(z_i.dtype)
         return msv
     return None
 
@@ -318,8 +359,7 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
     batched = _batched_coupling(m0.coupling)
     lam_vec = torch.tensor([m.lam for m in models], dtype=dt, device=dev)
     alphas = m0.alphas
-    pools = [torch.cat([torch.as_tensor(x, dtype=dt, device=dev), torch.as_tensor(u, dtype=dt, device=dev)])
-             for x, u in zip(data.modalities, data.unpaired)]
+    pools = row_pools(data, dt, dev)
     n_rows = data.n_paired
     gens = []
     for m in range(R):
@@ -329,16 +369,6 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
     optimizer = make_adam(params, lr)
     histories: list[History] = [{} for _ in range(R)]
 
-    def rows_of(idx, fills) -> list[np.ndarray]:
-        out = []
-        for fill in fills:
-            if fill is None:
-                out.append(idx)
-            else:
-                source, f = fill
-                out.append(np.concatenate([idx, f + n_rows if source == "unpaired" else f]))
-        return out
-
     bar = _progress_bar(progress)
     task = None
     if bar is not None:
@@ -346,16 +376,18 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
         task = bar.add_task("fit_sweep", total=steps, loss="")
     try:
         for step in range(steps):
-            per_seed = [rows_of(*s.sample()) for s in samplers]
+            per_seed = [batch_rows(*s.sample(), n_rows) for s in samplers]
             xs = []
             for i in range(k):
-                index = np.stack([per_seed[r % S][i] for r in range(R)])  # (R, B)
-                xs.append(pools[i][torch.as_tensor(index, device=dev)])   # (R, B, d_i)
+                index = torch.as_tensor(np.concatenate([per_seed[r % S][i] for r in range(R)]), device=dev)
+                xs.append(torch.index_select(pools[i], 0, index).view(R, batch_size, -1))   # (R, B, d_i)
             codes = []
             for i in range(k):
                 z = _run(encoders[i], xs[i], gens)
                 codes.append(z if norms[i] is None else norms[i](z))
-            recon = [((x - _run(decoders[i], z, gens)) ** 2).mean(dim=(1, 2))
+            # R_i per run: mean of (x - D_i(z))^2 (model.loss); mse_loss's forward gives the same values and
+            # its backward is one fused pass (pow's backward: two passes and a temporary of the batch's size)
+            recon = [F.mse_loss(_run(decoders[i], z, gens), x, reduction="none").mean(dim=(1, 2))
                      for i, (x, z) in enumerate(zip(xs, codes))]
             paired = n_paired
             pairs = {}

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from cae_core.arms import Arm, GaussianNoise, facs_arm, linear_arm, mlp_arm, mnist_arm, patchseq_e_arm, patchseq_t_arm
+from cae_core.dropout import Dropout
 
 
 def dense(a, b):
@@ -96,8 +97,8 @@ def test_activations_follow_the_supplement():
     assert isinstance(t.encoder[-1], nn.Linear)            # Dense(d) linear
     assert isinstance(t.decoder[-1], nn.ReLU)              # last transcriptomic layer ReLU
     assert isinstance(e.decoder[-1], nn.Linear)            # last electrophysiology layer linear
-    assert isinstance(t.encoder[0], nn.Dropout) and t.encoder[0].p == 0.5
-    assert isinstance(e.encoder[0], nn.Dropout) and e.encoder[0].p == 0.1
+    assert isinstance(t.encoder[0], Dropout) and t.encoder[0].p == 0.5    # cae_core.dropout (torch.rand mask)
+    assert isinstance(e.encoder[0], Dropout) and e.encoder[0].p == 0.1
     assert isinstance(e.encoder[1], GaussianNoise) and e.encoder[1].std == 0.05
     t.eval()
     assert (t.decoder(torch.randn(50, 3) * 10) >= 0).all()

@@ -59,7 +59,7 @@ def test_cli_quick_writes_json_and_table(tmp_path, capsys):
     assert {"machine", "train", "spectral"} <= set(doc)
     assert doc["machine"]["torch_threads"] >= 1 and doc["machine"]["loadavg_end"] is not None
     t = doc["train"]
-    assert set(t["steps_per_s"]) == {"plain", "fit", "fit_log_every_1"}
+    assert set(t["steps_per_s"]) == {"plain", "plain_torch_dropout", "plain_fused_adam", "fit", "fit_log_every_1"}
     assert t["fit_vs_plain"] == pytest.approx(t["steps_per_s"]["fit"]["median"] / t["steps_per_s"]["plain"]["median"])
     assert all(v >= 0 for v in t["peak_memory_mb"].values())
     for row in doc["spectral"]["rows"]:
@@ -82,3 +82,29 @@ def test_cli_bad_options(tmp_path, capsys, argv, message):
 def test_cli_json_directory_is_an_error(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "spectral", "--json", str(tmp_path)]) == 2
     assert "directory" in capsys.readouterr().err
+
+
+def test_gemm_floor_times_exactly_the_products_torch_counts():
+    """The matmul-only ceiling (bench.gemm_floor) times the products of bench.step_gemms; their FLOPs must be
+    FlopCounterMode's count of a real training step minus the svdvals backward's two (B, p) x (p, p) products
+    (oracle: torch's counter, itself checked against the hand count above). Batched form: runs x that."""
+    import torch
+    data = bench.patchseq_data(quick=True)
+    torch.manual_seed(0)
+    model = bench.patchseq_builder(data)()
+    counted = bench.flops_per_step(bench.plain_loop(model, data))
+    assert sum(2 * m * k * n for m, k, n in bench.step_gemms(model, 100)) == counted - 2 * (2 * 100 * 3 * 3)
+    one = bench.gemm_floor(model, 100, repeats=1, inner=1)
+    many = bench.gemm_floor(model, 100, runs=3, repeats=1, inner=1)
+    assert many["flops"] == 3 * one["flops"] and one["seconds_per_step"] > 0 and many["run_steps_per_s"] > 0
+
+
+def test_with_torch_dropout_swaps_every_dropout_layer():
+    from torch import nn
+
+    from cae_core.dropout import Dropout
+    data = bench.patchseq_data(quick=True)
+    model = bench.with_torch_dropout(bench.patchseq_builder(data)())
+    kinds = [type(m) for m in model.modules()]
+    assert Dropout not in kinds and kinds.count(nn.Dropout) == 2
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.5, 0.1]

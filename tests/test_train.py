@@ -9,7 +9,7 @@ import torch
 from cae_core import CoupledAutoencoder, PairedDataset, fit, mlp_arm, mnist_arm
 from cae_core.data import digits_same_image, synthetic_multimodal
 from cae_core.diagnostics import batch_diagnostics
-from cae_core.train import BatchSampler, _make_batch
+from cae_core.train import BatchSampler, _make_batch, batch_rows, row_pools
 
 
 
@@ -82,7 +82,7 @@ def test_history_is_the_loss_and_diagnostics_of_the_training_batch():
     h = fit(model, data, steps=1, batch_size=16, n_paired=16, seed=0)
     sampler = BatchSampler(data, 16, 16, seed=0)
     idx, fills = sampler.sample()
-    batch = _make_batch([torch.as_tensor(x, dtype=torch.float32) for x in data.modalities], None, idx, fills, 16)
+    batch = _make_batch(row_pools(data, torch.float32, torch.device("cpu")), batch_rows(idx, fills, data.n_paired), 16)
     torch.manual_seed(0)
     twin.train()
     parts = twin.loss(batch)
@@ -107,11 +107,10 @@ def test_batches_are_paired_rows_then_unpaired_rows():
     U0 = np.c_[1000 + np.arange(u), np.zeros((u, 2))]
     data = PairedDataset([X0, X1], unpaired=[U0, None])
     sampler = BatchSampler(data, batch_size=10, n_paired=7, seed=0)
-    pooled = [torch.as_tensor(x) for x in data.modalities]
-    unpooled = [torch.as_tensor(x) for x in data.unpaired]
+    pools = row_pools(data, torch.float64, torch.device("cpu"))
     for _ in range(20):
         idx, fills = sampler.sample()
-        b = _make_batch(pooled, unpooled, idx, fills, 7)
+        b = _make_batch(pools, batch_rows(idx, fills, n), 7)
         tag0, tag1 = b.xs[0][:, 0].numpy(), b.xs[1][:, 0].numpy()
         assert b.n_paired == 7 and b.xs[0].shape == (10, 3) and b.xs[1].shape == (10, 2)
         np.testing.assert_array_equal(tag0[:7], tag1[:7])            # same samples in the paired block
@@ -240,4 +239,5 @@ def test_cuda_run():
     fit(model, small_data(), steps=3, batch_size=16, device="cuda")
     assert next(model.parameters()).is_cuda
     assert model.encode(small_data())[0].shape == (80, 2)
+
 

@@ -23,6 +23,8 @@ the tolerance sigma_min is indistinguishable from rounding error.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,12 +85,14 @@ def rank_tolerance(z_centred: Tensor) -> float:
     return max(z_centred.shape) * torch.finfo(z_centred.dtype).eps
 
 
-def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, uncentred_norm: float = 0.0) -> None:
+def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, uncentred_norm: float = 0.0,
+                      unit: float = 1.0) -> None:
     """Raise ValueError unless the centred batch ``(B, p)`` has numerical rank p (so V is invertible).
 
     Needs B > p: centring removes one degree of freedom, so rank(B_c) <= B - 1. Rule: sigma_min >
     max(B, p) * eps * sigma_max + 2 eps * ``uncentred_norm`` (||z||_F of the batch before centring; 0 = the
     numpy.matrix_rank tolerance alone). Use :func:`require_full_rank_batch` for a batch that is not yet centred.
+    ``unit``: the batch was divided by ``unit`` beforehand; the message reports sigma values times ``unit``.
     """
     B, p = z_centred.shape
     suffix = f" ({why})" if why else ""
@@ -99,8 +103,9 @@ def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, unce
     tol = rank_tolerance(z_centred) * float(sigma[0]) + 2 * torch.finfo(z_centred.dtype).eps * uncentred_norm
     if float(sigma[-1]) <= tol:
         raise ValueError(
-            f"{name} has a singular covariance{suffix}: sigma_min of the centred batch = {float(sigma[-1]):.3g} "
-            f"<= max(B, p) * eps * sigma_max + 2 eps ||{name}||_F = {tol:.3g} (collapsed codes, a constant "
+            f"{name} has a singular covariance{suffix}: sigma_min of the centred batch = "
+            f"{float(sigma[-1]) * unit:.3g} <= max(B, p) * eps * sigma_max + 2 eps ||{name}||_F = {tol * unit:.3g} "
+            f"(collapsed codes, a constant "
             f"coordinate, or a spread below the rounding of codes with a large mean)")
 
 
@@ -108,9 +113,17 @@ def require_full_rank_batch(z: Tensor, name: str = "z", why: str = "") -> None:
     """:func:`require_full_rank` of ``z: (B, p)`` after centring, with the rounding of the codes and of the
     centring in the tolerance (``uncentred_norm`` = ||z||_F). Runs in z's dtype; no gradient."""
     z = z.detach()
-    top = float(z.abs().max())   # ||z||_F = top * ||z / top||_F: no overflow of the squares (|z| ~ 1e20 in float32)
-    norm = top * float(torch.linalg.vector_norm(z / top)) if top > 0 else 0.0
-    require_full_rank(z - z.mean(dim=0, keepdim=True), name, why, uncentred_norm=norm)
+    top = float(z.abs().max())
+    unit = 1.0
+    if top > 0 and not 2.0 ** -65 <= top < 2.0 ** 64:
+        # The rule is homogeneous in the scale, so divide by an exact power of two (largest |z| in [1/2, 1)):
+        # near float32's max the centring itself overflows (|z| = 3.3e38: z - mean = inf, a torch LinAlgError
+        # from svdvals), and MKL's SVD warns on such matrices. Done in float64, so exact for float32 codes.
+        unit = 2.0 ** math.frexp(top)[1]
+        z = (z.to(torch.float64) / unit).to(z.dtype)
+        top = top / unit
+    norm = top * float(torch.linalg.vector_norm(z / top)) if top > 0 else 0.0   # no overflow of the squares
+    require_full_rank(z - z.mean(dim=0, keepdim=True), name, why, uncentred_norm=norm, unit=unit)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -329,6 +329,22 @@ FLOAT32_QUANTUM = 2.0 ** -149
 FLOAT32_TINY_SCALES = [1e-36, 1e-37, 1e-38, 1e-39, 1e-40, 1e-42, 1e-44]
 
 
+@pytest.mark.parametrize("name", ["msv", "fc", "wmse", "fc_code", "dcca", "barlow_twins"])
+def test_float32_codes_near_float32_max_are_checked_without_overflow(name, capfd):
+    """Codes N(0, 1) x 1.5e38, clipped to +-3.3e38 (float32's max is 3.4e38), float32. Before the rank check
+    divided such a batch by an exact power of two (spectral.require_full_rank_batch), centring overflowed
+    (z - mean = inf): msv, fc and wmse (whose rank check runs by default; fc_code and dcca check rank only with
+    ridge = 0) raised torch's LinAlgError from svdvals, after MKL printed "Parameter 4 was incorrect on entry to
+    SLASCL". Now: a finite value equal to the same numbers in float64 (the oracle of
+    test_float32_extreme_scales_...; rel 1e-4), and nothing printed by the SVD."""
+    a, b = (torch.clamp(randn(s, 11, 3) * 1.5e38, -3.3e38, 3.3e38).float() for s in (3, 4))
+    f = couplings.get(name)
+    v = f(a, b)
+    assert "MKL" not in capfd.readouterr().out
+    assert v.dtype == torch.float32 and all_finite(v)
+    assert math.isclose(float(v), float(f(a.double(), b.double())), rel_tol=1e-4)
+
+
 @pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e20, 1e30] + FLOAT32_TINY_SCALES)
 @pytest.mark.parametrize("name", COUPLINGS)
 def test_float32_extreme_scales_give_a_finite_value_or_a_clear_error(name, scale):

@@ -3,7 +3,6 @@ helpers against direct numpy/scipy transcriptions, and the experiment at --quick
 module fixture): protocol invariants and the held-out nearest-neighbour outcome."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from cae_experiments import discovery as disc
 from cae_experiments.evaluation import correlation_pruned
 from cae_experiments.runner import run_experiment
+from experiment_outputs import experiment_outputs
 
 FEW = settings(max_examples=25)
 
@@ -123,14 +123,8 @@ def test_held_out_test_matches_brute_force():
 # ------------------------------------------------------------------------------------ the experiment (--quick)
 
 def _outputs(out: Path) -> dict:
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert (out / "summary.txt").read_text().strip()
-    pngs = [out / f for f in metrics["files"] if f.endswith(".png")]
-    assert len(pngs) == 3
-    for f in pngs:
-        assert f.stat().st_size > 2000, f"{f.name} is (nearly) empty"
-        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert metrics["config"]["quick"] is True
+    metrics = experiment_outputs(out)
+    assert len([f for f in metrics["files"] if f.endswith(".png")]) == 3
     assert len(metrics["runs"]) == 3
     return metrics
 

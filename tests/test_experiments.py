@@ -9,32 +9,14 @@ it, so a regression has to be large to pass unnoticed and a pass is not a tuned 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cae_cli.main import main as cae_main
 from cae_experiments import EXPERIMENTS
-from cae_experiments.io import HISTORY_KEYS
 from cae_experiments.runner import run_experiment
-
-
-def _outputs(out: Path) -> dict:
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert (out / "summary.txt").read_text().strip()
-    pngs = [out / f for f in metrics["files"] if f.endswith(".png")]
-    assert pngs, "an experiment must write at least one figure"
-    for f in pngs:
-        assert f.stat().st_size > 2000, f"{f.name} is (nearly) empty"
-        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert metrics["config"]["quick"] is True and "seed" in metrics["config"] and "steps" in metrics["config"]
-    for run in metrics["runs"]:
-        assert {"label", "lam", "coupling", "latent_norm", "history", "final"} <= set(run)
-        if not run.get("error"):
-            assert set(HISTORY_KEYS) <= set(run["history"])
-            assert len(run["history"]["step"]) == len(run["history"]["coupling"]) > 1
-    return metrics
+from experiment_outputs import experiment_outputs
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +24,21 @@ def shrinkage(tmp_path_factory):
     """Run through the command line (the CLI path is part of what is tested)."""
     out = tmp_path_factory.mktemp("shrinkage")
     assert cae_main(["experiment", "shrinkage", "--quick", "--no-progress", "--out", str(out)]) == 0
-    return _outputs(out)
+    return experiment_outputs(out)
 
 
 @pytest.fixture(scope="module")
 def line_collapse(tmp_path_factory):
     out = tmp_path_factory.mktemp("line_collapse")
     run_experiment("line-collapse", out, quick=True)
-    return _outputs(out)
+    return experiment_outputs(out)
 
 
 @pytest.fixture(scope="module")
 def couplings(tmp_path_factory):
     out = tmp_path_factory.mktemp("couplings")
     run_experiment("couplings", out, quick=True)
-    return _outputs(out)
+    return experiment_outputs(out)
 
 
 # ------------------------------------------------------------------------------------------------ shrinkage
@@ -188,7 +170,7 @@ def test_run_experiment_rejects_bad_arguments(tmp_path):
 def tradeoff(tmp_path_factory):
     out = tmp_path_factory.mktemp("tradeoff")
     run_experiment("lambda-tradeoff", out, quick=True)
-    return _outputs(out)
+    return experiment_outputs(out)
 
 
 def test_lambda_tradeoff_coupling_buys_cross_modal_reconstruction(tradeoff):
@@ -212,7 +194,7 @@ def test_lambda_tradeoff_coupling_buys_cross_modal_reconstruction(tradeoff):
 def fc_msv(tmp_path_factory):
     out = tmp_path_factory.mktemp("fc_msv")
     run_experiment("fc-vs-msv", out, quick=True)
-    return _outputs(out)
+    return experiment_outputs(out)
 
 
 def test_fc_vs_msv_grid_statistics_and_sanity(fc_msv):

@@ -24,12 +24,13 @@ the tolerance sigma_min is indistinguishable from rounding error.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+from cae_core.power_of_two import DIRECT_EXPONENT, scale_exponent, times_power_of_two
 
 # --------------------------------------------------------------------------------------------------------------
 # Input checks (shared by cae_core.couplings and cae_core.diagnostics)
@@ -113,15 +114,13 @@ def require_full_rank_batch(z: Tensor, name: str = "z", why: str = "") -> None:
     """:func:`require_full_rank` of ``z: (B, p)`` after centring, with the rounding of the codes and of the
     centring in the tolerance (``uncentred_norm`` = ||z||_F). Runs in z's dtype; no gradient."""
     z = z.detach()
-    top = float(z.abs().max())
-    unit = 1.0
-    if top > 0 and not 2.0 ** -65 <= top < 2.0 ** 64:
+    e, unit = scale_exponent(z), 1.0
+    if abs(e) > DIRECT_EXPONENT:
         # The rule is homogeneous in the scale, so divide by an exact power of two (largest |z| in [1/2, 1)):
         # near float32's max the centring itself overflows (|z| = 3.3e38: z - mean = inf, a torch LinAlgError
         # from svdvals), and MKL's SVD warns on such matrices. Done in float64, so exact for float32 codes.
-        unit = 2.0 ** math.frexp(top)[1]
-        z = (z.to(torch.float64) / unit).to(z.dtype)
-        top = top / unit
+        z, unit = times_power_of_two(z.to(torch.float64), -e).to(z.dtype), math.ldexp(1.0, e)
+    top = float(z.abs().max())
     norm = top * float(torch.linalg.vector_norm(z / top)) if top > 0 else 0.0   # no overflow of the squares
     require_full_rank(z - z.mean(dim=0, keepdim=True), name, why, uncentred_norm=norm, unit=unit)
 

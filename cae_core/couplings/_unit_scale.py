@@ -28,28 +28,9 @@ import math
 import torch
 from torch import Tensor
 
+from cae_core.power_of_two import DIRECT_EXPONENT, scale_exponent, times_power_of_two
 
-#: Codes with largest |entry| in [2^-65, 2^64) (5e-20 .. 1.8e19) are computed directly in float64, as before
-#: this module existed (bitwise-identical results, no extra cost beyond :func:`scale_exponent`): there
-#: covariances (~2^+-128) and the sigma^-3 backward terms (~2^+-192) are far inside float64's 2^+-1022, and
-#: a float32 gradient (~1/|z| <= 2^65 times an O(cond) factor) fits float32's 2^128 (measured: finite float64
-#: gradients from 1e-100 to 1e150, float32 ones from 1e-37 to 1e30). Outside, the codes are rescaled.
-DIRECT_EXPONENT = 64
-
-
-def scale_exponent(*batches: Tensor) -> int:
-    """e such that max |entry| of ``batches`` = m 2^e with m in [1/2, 1) (math.frexp); 0 if every entry is 0."""
-    top = max(float(z.detach().abs().max()) for z in batches)
-    return math.frexp(top)[1]
-
-
-def times_power_of_two(x: Tensor, k: int) -> Tensor:
-    """x * 2^k for a float64 ``x`` and any |k| <= 2046, without forming an overflowing 2^k (two factors).
-
-    Exact unless the product under/overflows float64.
-    """
-    half = k // 2
-    return x * 2.0 ** half * 2.0 ** (k - half)
+__all__ = ["DIRECT_EXPONENT", "scale_exponent", "times_power_of_two", "unit_scale_float64"]
 
 
 class _UnitScaleFloat64(torch.autograd.Function):

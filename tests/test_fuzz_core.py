@@ -15,9 +15,7 @@ minimal reproducer.
 from __future__ import annotations
 
 import collections
-import json
 import math
-import os
 import re
 
 import numpy as np
@@ -29,6 +27,7 @@ from hypothesis import strategies as st
 from cae_core import CoupledAutoencoder, PairedDataset, couplings, diagnostics, fit, linear_arm, mlp_arm, spectral
 from cae_core.data import synthetic_multimodal
 from cae_core.latent_norm import BatchStandardize, make_latent_norm
+from fuzz_counts import write_counts
 
 COUNTS: collections.Counter = collections.Counter()
 
@@ -39,12 +38,7 @@ def single_thread_and_counts():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-    path = os.environ.get("CAE_FUZZ_COUNTS")
-    if path:
-        old = json.load(open(path)) if os.path.exists(path) else {}
-        old.update({f"core | {k}": v for k, v in sorted(COUNTS.items())})
-        with open(path, "w") as fh:
-            json.dump(old, fh, indent=1, sort_keys=True)
+    write_counts("core", COUNTS)
 
 
 def assert_rejects(call, error, name, rule_words=(), label: str = ""):

@@ -22,9 +22,7 @@ source of the table in docs/hardening.md.
 from __future__ import annotations
 
 import collections
-import json
 import math
-import os
 import re
 import warnings
 
@@ -38,6 +36,7 @@ from cae_theory import convex_costs, coordinate_gap, coupling_bound, gamma2_boun
 from cae_theory import prop2_first_steps as steps
 from cae_theory import shrink_construction, statistics, trace_bound
 from cae_theory.validation import KCBNAE_ATOL
+from fuzz_counts import write_counts
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -47,12 +46,7 @@ COUNTS: collections.Counter = collections.Counter()
 @pytest.fixture(scope="module", autouse=True)
 def dump_counts():
     yield
-    path = os.environ.get("CAE_FUZZ_COUNTS")
-    if path:
-        old = json.load(open(path)) if os.path.exists(path) else {}
-        old.update({f"theory | {k}": v for k, v in sorted(COUNTS.items())})
-        with open(path, "w") as fh:
-            json.dump(old, fh, indent=1, sort_keys=True)
+    write_counts("theory", COUNTS)
 
 
 def assert_rejects(call, error, name: str, rule_words=(), label: str = ""):

@@ -97,6 +97,12 @@ def certify_eq13() -> bool:
     return True
 
 
+def _eq14_printed(D, V, b):
+    """Eq. 14, last line: D [1 b^T V b 1^T + beta (1 b^T V + V b 1^T) + beta^2 V] D^T (sympy, p x p)."""
+    one = sp.ones(D.shape[0], 1)
+    return D * (one * (b.T * V * b) * one.T + BETA * (one * b.T * V + V * b * one.T) + BETA ** 2 * V) * D.T
+
+
 @lru_cache(maxsize=None)
 def certify_eq14() -> bool:
     """Eq. 14: (a) for zero-mean codes, 1/(|S|-1) sum_s (M z_s)(M z_s)^T = M V M^T (|S| = 3, p = 2, general M);
@@ -117,7 +123,7 @@ def certify_eq14() -> bool:
         for n in range(p):
             b = _e(n, p)
             M = D * one * b.T + BETA * D
-            printed = D * (one * (b.T * V * b) * one.T + BETA * (one * b.T * V + V * b * one.T) + BETA ** 2 * V) * D.T
+            printed = _eq14_printed(D, V, b)
             if (M * V * M.T - printed).expand() != sp.zeros(p, p):
                 return False
     return True
@@ -130,10 +136,9 @@ def certify_eq15() -> bool:
     for p in (1, 2, 3):
         V = _sym_symmetric("V", p)
         D = _sym_diag("d", p)
-        one = sp.ones(p, 1)
         for n in range(p):
             b = _e(n, p)
-            Vhat = D * (one * (b.T * V * b) * one.T + BETA * (one * b.T * V + V * b * one.T) + BETA ** 2 * V) * D.T
+            Vhat = _eq14_printed(D, V, b)
             for m in range(p):
                 middle = D[m, m] ** 2 * (V[n, n] + 2 * BETA * V[n, m] + BETA ** 2 * V[m, m])
                 if sp.expand(Vhat[m, m] - middle) != 0:

@@ -164,13 +164,19 @@ def trace_bound_eq12(p: int, beta: float) -> float:
 
 # --- Eqs. 14-15 ---------------------------------------------------------------------------------------------
 
-def new_covariance_printed(D_i, V_i, b, beta: float) -> np.ndarray:
-    """D_i [1 b^T V_i b 1^T + beta (1 b^T V_i + V_i b 1^T) + beta^2 V_i] D_i^T (Eq. 14, last line).
-    ``D_i, V_i: (p, p)``, ``b: (p,)`` -> ``(p, p)``."""
+def _square_pair(D_i, V_i) -> tuple[np.ndarray, np.ndarray]:
+    """``D_i, V_i``: square matrices of one shape (p, p) (ValueError naming the argument otherwise)."""
     D_i = _square(D_i, "D_i")
     V_i = _square(V_i, "V_i")
     if V_i.shape != D_i.shape:
         raise ValueError(f"V_i must have the shape of D_i {D_i.shape}, got {V_i.shape}")
+    return D_i, V_i
+
+
+def new_covariance_printed(D_i, V_i, b, beta: float) -> np.ndarray:
+    """D_i [1 b^T V_i b 1^T + beta (1 b^T V_i + V_i b 1^T) + beta^2 V_i] D_i^T (Eq. 14, last line).
+    ``D_i, V_i: (p, p)``, ``b: (p,)`` -> ``(p, p)``."""
+    D_i, V_i = _square_pair(D_i, V_i)
     b = _unit_vector(b, D_i.shape[0])
     beta = as_beta(beta)
     one = np.ones(D_i.shape[0])
@@ -182,10 +188,7 @@ def new_covariance_printed(D_i, V_i, b, beta: float) -> np.ndarray:
 def new_variance_printed(D_i, V_i, n: int, beta: float) -> np.ndarray:
     """D_i(m, m)^2 [V_i(n, n) + 2 beta V_i(n, m) + beta^2 V_i(m, m)] for every m (Eq. 15, middle).
     ``D_i, V_i: (p, p)`` -> ``(p,)``."""
-    D_i = _square(D_i, "D_i")
-    V_i = _square(V_i, "V_i")
-    if V_i.shape != D_i.shape:
-        raise ValueError(f"V_i must have the shape of D_i {D_i.shape}, got {V_i.shape}")
+    D_i, V_i = _square_pair(D_i, V_i)
     n = _index(n, D_i.shape[0])
     beta = as_beta(beta)
     return np.diag(D_i) ** 2 * (V_i[n, n] + 2.0 * beta * V_i[n] + beta ** 2 * np.diag(V_i))

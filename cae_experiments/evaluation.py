@@ -11,6 +11,15 @@ import scipy.stats
 from cae_theory.validation import as_array
 
 
+def _same_width(a, name_a: str, b, name_b: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two 2-D float arrays of codes ``(N_a, p)``, ``(N_b, p)`` with the same width p (ValueError otherwise)."""
+    A = as_array(a, name_a, ndim=2)
+    B = as_array(b, name_b, ndim=2)
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"{name_a} and {name_b} must have the same width, got {A.shape[1]} and {B.shape[1]}")
+    return A, B
+
+
 def _labels(y, name: str, n: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != n:
@@ -24,10 +33,7 @@ def knn_accuracy(reference, reference_labels, query, query_labels, n_neighbors: 
     Across arms: reference = codes of arm j, query = codes of arm i."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    R = as_array(reference, "reference", ndim=2)
-    Q = as_array(query, "query", ndim=2)
-    if R.shape[1] != Q.shape[1]:
-        raise ValueError(f"reference and query must have the same code width, got {R.shape[1]} and {Q.shape[1]}")
+    R, Q = _same_width(reference, "reference", query, "query")
     yr = _labels(reference_labels, "reference_labels", R.shape[0])
     yq = _labels(query_labels, "query_labels", Q.shape[0])
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)):
@@ -45,10 +51,7 @@ def hungarian_pairs(codes_a, labels_a, codes_b, labels_b) -> tuple[np.ndarray, n
     distance is minimal. (The supplement writes "-D_AB as the assignment cost"; minimising -D would pair the
     FARTHEST cells, which contradicts the purpose, so we minimise D.) ``codes_*: (N_*, p)``.
     Returns index arrays ``(ia, ib)`` of equal length."""
-    A = as_array(codes_a, "codes_a", ndim=2)
-    B = as_array(codes_b, "codes_b", ndim=2)
-    if A.shape[1] != B.shape[1]:
-        raise ValueError(f"codes_a and codes_b must have the same width, got {A.shape[1]} and {B.shape[1]}")
+    A, B = _same_width(codes_a, "codes_a", codes_b, "codes_b")
     la = _labels(labels_a, "labels_a", A.shape[0])
     lb = _labels(labels_b, "labels_b", B.shape[0])
     ia_all, ib_all = [], []
@@ -96,10 +99,7 @@ def correlation_pruned(x_a, x_b, labels, quantile: float = 0.5) -> np.ndarray:
 def nearest_neighbor(query, reference) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distance of every row of ``query: (M, p)`` to its nearest row of ``reference: (N, p)``, and
     that row's index: ``(distances (M,), indices (M,))`` (scipy.spatial.cKDTree)."""
-    Q = as_array(query, "query", ndim=2)
-    R = as_array(reference, "reference", ndim=2)
-    if Q.shape[1] != R.shape[1]:
-        raise ValueError(f"query and reference must have the same width, got {Q.shape[1]} and {R.shape[1]}")
+    Q, R = _same_width(query, "query", reference, "reference")
     dist, index = scipy.spatial.cKDTree(R).query(Q, k=1)
     return np.asarray(dist, dtype=np.float64), np.asarray(index, dtype=np.int64)
 

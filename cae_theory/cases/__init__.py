@@ -1,0 +1,1 @@
+"""Case families for the searches, one module per kind of case."""

@@ -1,0 +1,1 @@
+"""Machinery of the ledger: claims and verdicts, decision procedures, search, solver, report."""

@@ -1,0 +1,1 @@
+"""Prop. 1 of the supplement and its proof."""

@@ -69,6 +69,20 @@ def absolute(x):
     return np.abs(x)
 
 
+def minimum(a, b):
+    """Elementwise min (broadcast). Exact in floats; for Bounded the bound is the larger of the two bounds (min is
+    1-Lipschitz in each argument); sympy ``Min`` for symbolic or exact numbers."""
+    if isinstance(a, Bounded) or isinstance(b, Bounded):
+        a = a if isinstance(a, Bounded) else Bounded.exact(a)
+        b = b if isinstance(b, Bounded) else Bounded.exact(b)
+        va, ea, vb, eb = np.broadcast_arrays(a.value, a.error, b.value, b.error)
+        return Bounded(np.minimum(va, vb), np.maximum(ea, eb))
+    if is_symbolic(a) or is_symbolic(b):
+        return np.vectorize(sp.Min, otypes=[object])(a, b) if isinstance(a, np.ndarray) or isinstance(
+            b, np.ndarray) else sp.Min(a, b)
+    return np.minimum(a, b)
+
+
 def value(x) -> np.ndarray:
     """float64 values of any of the four kinds (sympy numbers evaluated)."""
     if isinstance(x, Bounded):
@@ -101,5 +115,5 @@ def expand_is_zero(x) -> bool:
     return True
 
 
-__all__ = ["absolute", "diag_embed", "diagonal", "exact", "expand_is_zero", "is_symbolic", "outer", "sqrt",
+__all__ = ["absolute", "diag_embed", "diagonal", "exact", "expand_is_zero", "is_symbolic", "minimum", "outer", "sqrt",
            "symbols", "trace", "value"]

@@ -256,7 +256,7 @@ class Witnessed:
     def __call__(self, config: CheckConfig) -> Verdict:
         holds, witness = self.build()
         evidence = [Evidence("witness", "exact arithmetic (rationals / algebraic numbers)", self.scope,
-                             {"holds_on_witness": holds})]
+                             {"holds_on_witness": holds, **({"instance": witness} if holds else {})})]
         margin = None
         if self.also is not None:
             v = self.also(config)

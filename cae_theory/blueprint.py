@@ -19,10 +19,12 @@ collects them, by plain imports. Reading order of the supplement -> module:
 """
 from __future__ import annotations
 
+from cae_theory import algorithm1, definition
 from cae_theory.ledger.claims import Claim
+from cae_theory.prop1 import remark, shrink, statement
 from cae_theory.prop2 import construction, eqs5_8, notation
 
-SECTIONS = (notation, eqs5_8, construction)
+SECTIONS = (definition, remark, statement, shrink, notation, eqs5_8, construction, algorithm1)
 
 
 def all_claims() -> list[Claim]:

@@ -294,11 +294,12 @@ DEFINITION = claim(
 # --- Eq. 1 ----------------------------------------------------------------------------------------------------
 
 def _eq1(arrays, case: KCAECase) -> srch.Sides:
-    """The sum forms of Eq. 1 against their trace forms (linear arms, c = offset + weight ||y - shift||^2)."""
+    """The sum forms of Eq. 1 against their trace forms, for linear arms and c = ||.||^2 (the form Eq. 5 uses)."""
     a = arrays
-    applies = case.linear & (arith.value(a["c_kind"])[..., 0] == 1)
-    return srch.Sides((case.recon, case.coupling),
-                      (recon_cost_trace(a["X"], a["E"], a["D"]), coupling_cost_trace(case.Z, a)), applies=applies)
+    unit = {"c_offset": 0.0, "c_weight": 1.0, "c_shift": np.zeros(case.p)}
+    return srch.Sides((case.recon, coupling_cost(case.Z)),
+                      (recon_cost_trace(a["X"], a["E"], a["D"]), coupling_cost_trace(case.Z, unit)),
+                      applies=case.linear)
 
 
 def certify_eq1() -> dict:
@@ -325,8 +326,8 @@ EQ1 = claim(
     "sum_i tr((I - D_i E_i) G_i (I - D_i E_i)^T) and N o + w tr(W) for c = o + w ||.||^2)",
     registry=CLAIMS, expected="certified", uses=("definition.kcae",),
     decide=Identity(srch.Relation("eq1", DOMAIN, "=", _eq1), certify_eq1,
-                    "numbers: linear arms with a squared cost (offset, weight, shift); the sum form is what every "
-                    "other check evaluates"))
+                    "numbers: linear arms (the quadratic ones have no trace form), c = ||.||^2; the sum form is what "
+                    "every other check evaluates"))
 
 
 # --- validated entry points for users -------------------------------------------------------------------------
@@ -411,10 +412,19 @@ def recon_loss(X, encoders, decoders) -> float:
 
 
 def coupling_loss(X, encoders, c: Callable = squared_norm) -> float:
-    """C_coupling of a linear k-CAE (Eq. 1); ``c``: a callable on ``(..., p)`` such as :class:`ConvexCost`."""
+    """C_coupling of a linear k-CAE (Eq. 1); ``c``: a callable ``(..., p) -> (...)`` such as :class:`ConvexCost`,
+    whose values must be finite and non-negative (the Definition)."""
     if not callable(c):
         raise TypeError(f"c must be callable (..., p) -> (...), got {type(c).__name__}")
-    return float(coupling_cost(encode(X, encoders), c))
+
+    def checked(y):
+        v = as_array(c(y), "c(...)")
+        if v.shape != y.shape[:-1]:
+            raise ValueError(f"c must return one value per vector, shape {y.shape[:-1]}, got {v.shape}")
+        if np.any(v < 0):
+            raise ValueError(f"c must be non-negative (the Definition), got {float(v.min())!r}")
+        return v
+    return float(coupling_cost(encode(X, encoders), checked))
 
 
 def kcae_loss(X, encoders, decoders, lam: float, c: Callable = squared_norm) -> float:

@@ -268,8 +268,8 @@ def _kcae_instance() -> tuple[bool, dict]:
     total = recon + lam * coup
     k, S, P = Xe.shape
     p = Ee.shape[1]
-    conditions = {"p < p'": p < P, "|S| > 1": S > 1, "lambda >= 0": lam >= 0,
-                  "codomain(E_i) = domain(D_j) = R^p": Ee.shape[1] == De.shape[2],
+    conditions = {"p < p'": bool(p < P), "|S| > 1": bool(S > 1), "lambda >= 0": bool(lam >= 0),
+                  "codomain(E_i) = domain(D_j) = R^p": bool(Ee.shape[1] == De.shape[2]),
                   "r_i, c >= 0 (||.||^2)": True, "C_Phi >= 0": bool(total >= 0)}
     return all(conditions.values()), {
         "X": X, "E": E, "D": D, "lam": 1, "r": "||.||_2^2", "c": "||.||_2^2", "Z": np.asarray(Z, float).tolist(),

@@ -37,6 +37,7 @@ inertia check) is replaced by the bisection, which vectorises over a batch.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -106,7 +107,9 @@ def algorithm1_as_printed(A, eps: float, x0, max_iter: int = 10_000) -> Algorith
     max_iter = _positive_int(max_iter, "max_iter")
     if x0.shape[0] != A.shape[0]:
         raise ValueError(f"x0 must have length {A.shape[0]} (the size of A), got {x0.shape[0]}")
-    lu = scipy.linalg.lu_factor(A, check_finite=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)      # a zero pivot is reported below
+        lu = scipy.linalg.lu_factor(A, check_finite=False)
     if np.any(np.diag(lu[0]) == 0):
         raise ValueError("A must be non-singular (Algorithm 1 solves A x_{i+1} = x_i)")
     with np.errstate(all="ignore"):

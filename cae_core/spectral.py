@@ -188,9 +188,10 @@ def inverse_iteration(A: Tensor, *, tol: float | None = None, max_iter: int = 10
        ||A x - (x^T A x) x||_2 <= tol * ||A||_F. Then some eigenvalue lies within the residual of the
        estimate, and the estimate's error is at most residual^2 / gap (Kato-Temple).
 
-    The numpy theory version (``cae_theory.min_singular_value``) repairs it the same way and adds Rayleigh
-    quotient iteration with an inertia certificate of minimality; this torch version keeps plain inverse
-    iteration (tests check the two agree). A is factored once (Cholesky), so each step costs two triangular
+    The numpy theory version (``cae_theory.algorithm1.min_singular_pair``, batched) repairs it the same way on the
+    Householder bidiagonal of B and certifies minimality by Sturm counts (Sylvester's inertia), with bisection
+    where the iteration does not settle; this torch version keeps plain inverse iteration (tests check the two
+    agree). A is factored once (Cholesky), so each step costs two triangular
     solves. The iteration runs in float64 for any input dtype; ``tol=None`` means
     1000 * float64 machine epsilon. The start vector is a seeded Gaussian (a fixed vector such as all-ones
     can be exactly orthogonal to the wanted eigenvector). Raises ValueError if A is not symmetric positive

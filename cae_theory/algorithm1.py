@@ -348,9 +348,10 @@ def min_singular_pair(B, rtol: float = 1e-12, max_iter: int = 10_000, seed: int 
         iterations[todo] += steps + 1
         sigma[todo] = 0.5 * (lo + hi)
         certified[todo] = hi - lo <= width(lo, np.arange(len(todo)))
-    if np.any(upper <= floor):
-        bad = int(np.argwhere(upper <= floor)[0, 0])
-        raise ValueError(f"B must have full rank (numerically: sigma_min <= 1024 eps ||B||_F at batch index {bad})")
+    if np.any(sigma <= floor):
+        bad = int(np.argwhere(sigma <= floor)[0, 0])
+        raise ValueError(f"B must have full rank (numerically: sigma_min is below the rounding level 1024 eps "
+                         f"||B||_F at batch index {bad})")
     for j, v, tau in reversed(right):                           # the singular vector in B's coordinates
         x[:, j:] -= (tau * (v * x[:, j:]).sum(axis=1))[:, None] * v
     tolerance = np.maximum(rtol * sigma, floor) + floor

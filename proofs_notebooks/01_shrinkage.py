@@ -34,8 +34,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from cae_theory.kcae import coupling_loss, encode, kcae_loss, recon_loss
-from cae_theory.shrink_construction import lp_norm, max_code_norm, shrink, shrink_beta
+from cae_theory.definition import coupling_loss, encode, kcae_loss, recon_loss
+from cae_theory.prop1.shrink import Norm, max_code_norm, shrink, shrink_beta
 
 FIG_DIR = Path(os.environ.get("CAE_NOTEBOOK_FIGURES", "figures"))
 FIG_DIR.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ t_start = time.perf_counter()
 # ## 1. A concrete linear k-CAE
 # Two arms, eight samples in $\mathbb R^4$, codes in $\mathbb R^2$ ($p < p'$ as the Definition requires).
 # Encoders and decoders are matrices; $r_i$ and $c$ are the squared Euclidean norm (the defaults of
-# `cae_theory.kcae`). The decoders are the pseudo-inverses of the encoders, so part of each input is lost.
+# `cae_theory.definition`). The decoders are the pseudo-inverses of the encoders, so part of each input is lost.
 
 # %%
 rng = np.random.default_rng(0)
@@ -68,7 +68,8 @@ print(f"max_s,i ||z_si||_2 = {max_code_norm(Z):.6g}")
 
 # %%
 eps = 0.1
-for name, norm in (("l2", lp_norm(2)), ("l1", lp_norm(1)), ("linf", lp_norm(np.inf))):
+for name in ("l2", "l1", "linf"):
+    norm = Norm(name)
     beta = shrink_beta(Z, eps, norm)
     enc_hat, dec_hat = shrink(encoders, decoders, beta)
     Z_hat = encode(X, enc_hat)

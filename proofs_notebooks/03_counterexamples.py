@@ -103,19 +103,21 @@ for r in results:
 
 # %%
 by_id = {r.id: r for r in results}
-from cae_theory.convex_costs import ConvexCost
-from cae_theory.kcae import coupling_of_codes
+from fractions import Fraction
+
+from cae_theory.definition import ConvexCost, coupling_cost
 from cae_theory.statistics import latent_covariance
 
 # prop1.coupling: c(x) = ||x - a||^2 is convex and non-negative, yet shrinking raises the coupling.
 w = by_id["prop1.coupling"].witness
 if w:
-    c = ConvexCost(**{key: w["c_params"][key] for key in ("kind", "weight", "offset", "delta")},
-                   shift=tuple(w["c_params"]["shift"]))
-    Zw, Zh = np.array(w["Z"]), np.array(w["Z_hat"])
-    print(f"prop1.coupling: c = {c.describe()}; beta = {w['beta']:.4g}")
-    print(f"  C_coupling(Phi) = {coupling_of_codes(Zw, c):.6g}, C_coupling(Phi_hat) = {coupling_of_codes(Zh, c):.6g}"
-          f", Z_hat == beta Z: {np.allclose(Zh, w['beta'] * Zw)}")
+    c = ConvexCost("sq", shift=(1.0,))                   # the witness's c: x -> ||x - 1||^2
+    beta = float(Fraction(w["beta"]))
+    Zw = np.array(w["Z"], dtype=float)
+    Zh = np.array([[[float(Fraction(v)) for v in z] for z in zi] for zi in w["Z_hat"]])
+    print(f"prop1.coupling: c = {c.describe()} ({w['c']}); beta = {beta:.4g}")
+    print(f"  C_coupling(Phi) = {coupling_cost(Zw, c):.6g}, C_coupling(Phi_hat) = {coupling_cost(Zh, c):.6g}"
+          f", Z_hat == beta Z: {np.allclose(Zh, beta * Zw)}")
 
 # eq8: arm 0 lies on the line, so min_m V_0(n, m) = 1.
 w = by_id["eq8"].witness
@@ -140,12 +142,12 @@ if w:
 
 # %%
 w = by_id["prop1.coupling"].witness
-Zw = np.array(w["Z"])
-c_shift = ConvexCost(kind="sq", shift=tuple(w["c_params"]["shift"]))
+Zw = np.array(w["Z"], dtype=float)
+c_shift = ConvexCost(kind="sq", shift=(1.0,))           # the witness's c: x -> ||x - 1||^2
 c_sq = ConvexCost(kind="sq")
 beta_grid = np.linspace(0.0, 1.0, 101)
-coupling_shift = [coupling_of_codes(b * Zw, c_shift) for b in beta_grid]
-coupling_sq = [coupling_of_codes(b * Zw, c_sq) for b in beta_grid]
+coupling_shift = [coupling_cost(b * Zw, c_shift) for b in beta_grid]
+coupling_sq = [coupling_cost(b * Zw, c_sq) for b in beta_grid]
 b_best = beta_grid[int(np.argmin(coupling_shift))]
 print(f"c = {c_shift.describe()}: coupling minimal at beta = {b_best:.2f} of the grid "
       f"(value {min(coupling_shift):.4g}; at beta = 0: {coupling_shift[0]:.4g}; at beta = 1: {coupling_shift[-1]:.4g})")
@@ -157,14 +159,14 @@ print(f"c = {c_shift.describe()}: coupling minimal at beta = {b_best:.2f} of the
 
 # %%
 def ring_cost(x):
-    """Non-convex c: ||x||^2 (||x|| - 1)^2, batched (B, p) -> (B,). The object under study, not library logic."""
-    r = np.linalg.norm(x, axis=1)
+    """Non-convex c: ||x||^2 (||x|| - 1)^2, batched (..., p) -> (...). The object under study, not library logic."""
+    r = np.linalg.norm(x, axis=-1)
     return r ** 2 * (r - 1.0) ** 2
 
 
 angles = np.linspace(0, 2 * np.pi, 6, endpoint=False)
 Z_ring = np.stack([np.c_[np.cos(angles), np.sin(angles)] + 2.0, np.full((6, 2), 2.0)])   # differences: unit vectors
-coupling_ring = [coupling_of_codes(b * Z_ring, ring_cost) for b in beta_grid]
+coupling_ring = [coupling_cost(b * Z_ring, ring_cost) for b in beta_grid]
 print(f"non-convex c: coupling at beta = 1: {coupling_ring[-1]:.3g}; at beta = 0.5: "
       f"{coupling_ring[50]:.4g}; max over the grid {max(coupling_ring):.4g}")
 

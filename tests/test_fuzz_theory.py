@@ -31,10 +31,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from cae_theory import algorithm1, coordinate_gap, coupling_bound, definition, gamma2_bound, statistics
 from cae_theory import batchnorm_construction as bcm
-from cae_theory import convex_costs, coordinate_gap, coupling_bound, gamma2_bound, kcae, min_singular_value
 from cae_theory import prop2_first_steps as steps
-from cae_theory import shrink_construction, statistics, trace_bound
+from cae_theory.prop1 import remark, shrink
 from cae_theory.validation import KCBNAE_ATOL
 from fuzz_counts import write_counts
 
@@ -169,11 +169,10 @@ CODE_FUNCTIONS = {
     "batchnorm_construction": ("Z", lambda Z: bcm.batchnorm_construction(Z, 0.3)),
     "coordinate_gap.code_norms": ("Z", coordinate_gap.code_norms),
     "coordinate_gap.eq42_beta": ("Z", lambda Z: coordinate_gap.eq42_beta(Z, 0.1)),
-    "shrink_construction.max_code_norm": ("Z", shrink_construction.max_code_norm),
-    "shrink_construction.shrink_beta": ("Z", lambda Z: shrink_construction.shrink_beta(Z, 0.1)),
-    "shrink_construction.shrink_codes": ("Z", lambda Z: shrink_construction.shrink_codes(Z, 0.5)),
-    "kcae.coupling_of_codes": ("Z", kcae.coupling_of_codes),
-    "kcae.as_inputs": ("X", kcae.as_inputs),
+    "shrink.max_code_norm": ("Z", shrink.max_code_norm),
+    "shrink.shrink_beta": ("Z", lambda Z: shrink.shrink_beta(Z, 0.1)),
+    "shrink.shrink_codes": ("Z", lambda Z: shrink.shrink_codes(Z, 0.5)),
+    "definition.encode": ("X", lambda X: definition.encode(X, np.ones((2, 1, 3)))),
 }
 
 
@@ -184,8 +183,6 @@ def test_bad_codes_are_rejected_naming_the_argument(bad, fn):
     # @example pins: complex codes were silently cast to their real part (ComplexWarning, then 0 / inf results)
     # before cae_theory.validation.as_array rejected complex input.
     name, f = CODE_FUNCTIONS[fn]
-    if fn == "kcae.as_inputs" and bad.rule == "non-numeric" and isinstance(bad.value, list):
-        return  # a list is read as k arm arrays there; covered by test_bad_inputs_of_kcae
     assert_rejects(lambda: f(bad.value), bad.error, name, bad.words, label=f"{fn} [Z: {bad.rule}]")
 
 
@@ -284,7 +281,7 @@ D0, V0 = BC0.D[0], BC0.V[0]
 #: (argument, interval rule, call with that argument) -- each rule is stated in the function's docstring.
 SCALAR_ARGS = {
     "batchnorm_construction(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: bcm.batchnorm_construction(Z0, v)),
-    "shrink_codes(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: shrink_construction.shrink_codes(Z0, v)),
+    "shrink_codes(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: shrink.shrink_codes(Z0, v)),
     "scaling_bounds(beta)": ("beta", dict(low=0.0, high=1.0), steps.scaling_bounds),
     "scaling_difference_bound(beta)": ("beta", dict(low=0.0, high=1.0), steps.scaling_difference_bound),
     "transform_determinant(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: steps.transform_determinant(2, v)),
@@ -304,20 +301,19 @@ SCALAR_ARGS = {
     "cauchy_schwarz_bound(gamma2)": ("gamma2", dict(low=0.0, low_open=False),
                                      lambda v: coupling_bound.cauchy_schwarz_bound(1.0, v)),
     "eq31_bound(f)": ("f", dict(low=0.0, none_ok=True), lambda v: gamma2_bound.eq31_bound(BC0, v)),
-    "shrink_beta(eps)": ("eps", dict(low=0.0), lambda v: shrink_construction.shrink_beta(Z0, v)),
+    "shrink_beta(eps)": ("eps", dict(low=0.0), lambda v: shrink.shrink_beta(Z0, v)),
     "eq42_beta(eps)": ("eps", dict(low=0.0), lambda v: coordinate_gap.eq42_beta(Z0, v)),
     "eq43_beta(eps)": ("eps", dict(low=0.0), lambda v: coordinate_gap.eq43_beta(Z0, v, 1.0, 0.5, 2.0)),
     "kcae_loss(lam)": ("lam", dict(low=0.0, low_open=False),
-                       lambda v: kcae.kcae_loss(list(rng_of(0).normal(size=(2, 5, 3))), [np.ones((2, 3))] * 2,
-                                                [np.ones((3, 2))] * 2, v)),
-    "lp_norm(q)": ("q", dict(low=1.0, low_open=False, inf_ok=True), shrink_construction.lp_norm),
-    "min_singular_value(rtol)": ("rtol", dict(low=0.0),
-                                 lambda v: min_singular_value.min_singular_value(np.eye(2), rtol=v)),
+                       lambda v: definition.kcae_loss(rng_of(0).normal(size=(2, 5, 3)), np.ones((2, 2, 3)),
+                                                      np.ones((2, 3, 2)), v)),
+    "min_singular_value(rtol)": ("rtol", dict(low=0.0, high=1.0),
+                                 lambda v: algorithm1.min_singular_value(np.eye(2), rtol=v)),
     "algorithm1_as_printed(eps)": ("eps", dict(low=0.0),
-                                   lambda v: min_singular_value.algorithm1_as_printed(np.eye(2), v, np.ones(2))),
-    "ConvexCost(weight)": ("weight", dict(low=0.0), lambda v: convex_costs.ConvexCost(weight=v)),
-    "ConvexCost(offset)": ("offset", dict(low=0.0, low_open=False), lambda v: convex_costs.ConvexCost(offset=v)),
-    "ConvexCost(delta)": ("delta", dict(low=0.0), lambda v: convex_costs.ConvexCost(kind="huber", delta=v)),
+                                   lambda v: algorithm1.algorithm1_as_printed(np.eye(2), v, np.ones(2))),
+    "ConvexCost(weight)": ("weight", dict(low=0.0), lambda v: definition.ConvexCost(weight=v)),
+    "ConvexCost(offset)": ("offset", dict(low=0.0, low_open=False), lambda v: definition.ConvexCost(offset=v)),
+    "ConvexCost(delta)": ("delta", dict(low=0.0), lambda v: definition.ConvexCost(kind="huber", delta=v)),
 }
 
 
@@ -357,8 +353,8 @@ INT_ARGS = {
     "correlations_with_n(n)": ("n", 0, 1, lambda v: steps.correlations_with_n(BC0.V, v)),
     "new_variance_printed(n)": ("n", 0, 1, lambda v: steps.new_variance_printed(D0, V0, v, 0.3)),
     "min_singular_value(max_iter)": ("max_iter", 1, None,
-                                     lambda v: min_singular_value.min_singular_value(np.eye(2), max_iter=v)),
-    "algorithm1_as_printed(max_iter)": ("max_iter", 1, None, lambda v: min_singular_value.algorithm1_as_printed(
+                                     lambda v: algorithm1.min_singular_value(np.eye(2), max_iter=v)),
+    "algorithm1_as_printed(max_iter)": ("max_iter", 1, None, lambda v: algorithm1.algorithm1_as_printed(
         np.eye(2), 1e-6, np.ones(2), max_iter=v)),
 }
 
@@ -399,10 +395,15 @@ def test_unknown_norm_names_are_rejected(name, which):
     assert_rejects(call, ValueError, "norm", ("one of",), label="coordinate_gap norm [unknown name]")
 
 
-@given(kind=st.text(max_size=8).filter(lambda s: s not in convex_costs.KINDS))
+@given(kind=st.text(max_size=8).filter(lambda s: s not in definition.COST_KINDS))
 def test_unknown_cost_kinds_are_rejected(kind):
-    assert_rejects(lambda: convex_costs.ConvexCost(kind=kind), ValueError, "kind", ("one of",),
+    assert_rejects(lambda: definition.ConvexCost(kind=kind), ValueError, "kind", ("one of",),
                    label="ConvexCost [kind: unknown name]")
+
+
+@given(kind=st.text(max_size=8).filter(lambda s: s not in shrink.NORM_KINDS))
+def test_unknown_norm_kinds_are_rejected(kind):
+    assert_rejects(lambda: shrink.Norm(kind=kind), ValueError, "kind", ("one of",), label="Norm [kind: unknown name]")
 
 
 # ------------------------------------------------------------------------------------------ bad matrices
@@ -420,7 +421,7 @@ def rank_deficient(draw):
 
 @given(B=rank_deficient(), fn=st.sampled_from(["min_singular_value", "min_singular_pair"]))
 def test_rank_deficient_matrices_are_rejected(B, fn):
-    assert_rejects(lambda: getattr(min_singular_value, fn)(B), ValueError, "B", ("full rank",),
+    assert_rejects(lambda: getattr(algorithm1, fn)(B), ValueError, "B", ("full rank",),
                    label=f"{fn} [B: rank-deficient]")
 
 
@@ -438,22 +439,22 @@ def test_numerically_rank_deficient_matrices_give_the_true_small_sigma(seed, m, 
     B = (U * s) @ V.T
     COUNTS["min_singular_value [B: numerically rank-deficient]"] += 1
     try:
-        sigma = min_singular_value.min_singular_value(B)
+        sigma = algorithm1.min_singular_value(B)
     except ValueError as exc:
         assert "B" in str(exc) and "rank" in str(exc)
         return
-    assert abs(sigma - min_singular_value.min_singular_value_exact(B)) <= 1e-6 * s.max()
+    assert abs(sigma - algorithm1.min_singular_value_exact(B)) <= 1e-6 * s.max()
 
 
 @given(seed=seeds, p=st.integers(1, 4), flip=st.integers(0, 3))
 def test_indefinite_weight_matrices_are_rejected(seed, p, flip):
-    """weighted_norm needs a symmetric positive definite M: Q diag(l) Q^T with one l < 0."""
+    """The weighted norm needs a symmetric positive definite M: Q diag(l) Q^T with one l < 0."""
     r = rng_of(seed)
     Q, _ = np.linalg.qr(r.normal(size=(p, p)))
     lam = r.uniform(0.5, 2.0, size=p)
     lam[flip % p] *= -1.0
-    assert_rejects(lambda: shrink_construction.weighted_norm(Q @ np.diag(lam) @ Q.T), ValueError, "M",
-                   ("positive definite",), label="weighted_norm [M: not positive definite]")
+    assert_rejects(lambda: shrink.Norm("weighted", Q @ np.diag(lam) @ Q.T), ValueError, "M",
+                   ("positive definite",), label="Norm(weighted) [M: not positive definite]")
 
 
 @given(seed=seeds, p=st.integers(2, 4), rule=st.sampled_from(["A not square", "A not diagonal", "A negative",
@@ -477,7 +478,7 @@ def test_eq2_hypotheses_are_enforced(seed, p, rule):
     else:
         B[0, 0] = -r.uniform(0.1, 1.0)
         name, words = "B", ("non-negative",)
-    assert_rejects(lambda: trace_bound.eq2_sides(A, B), ValueError, name, words, label=f"eq2_sides [{rule}]")
+    assert_rejects(lambda: remark.eq2_sides(A, B), ValueError, name, words, label=f"eq2_sides [{rule}]")
 
 
 @given(seed=seeds, rule=st.sampled_from(["singular", "not square", "wrong count"]))
@@ -487,51 +488,55 @@ def test_latent_transform_needs_invertible_T(seed, rule):
     E, D = [r.normal(size=(2, 3))] * 2, [r.normal(size=(3, 2))] * 2
     T = {"singular": np.outer(r.normal(size=2), r.normal(size=2)), "not square": r.normal(size=(2, 3)),
          "wrong count": [np.eye(2)] * 3}[rule]
-    assert_rejects(lambda: kcae.latent_transform(E, D, T), ValueError, "T", label=f"latent_transform [T: {rule}]")
+    assert_rejects(lambda: remark.latent_transform(E, D, T), ValueError, "T", label=f"latent_transform [T: {rule}]")
 
 
 # ------------------------------------------------------------------------------------------ k-CAE maps
 
 @st.composite
 def bad_kcae_maps(draw):
-    """Encoders/decoders/costs of a k-CAE (Eq. 1) breaking one rule of the Definition."""
+    """Inputs, encoders, decoders and costs of a linear k-CAE (Eq. 1) breaking one rule of the Definition."""
     r = rng_of(draw(seeds))
     S, d = draw(st.integers(2, 6)), draw(st.integers(3, 5))
-    X = [r.normal(size=(S, d)), r.normal(size=(S, d))]
-    E, D = [r.normal(size=(1, d))] * 2, [r.normal(size=(d, 1))] * 2
-    rule = draw(st.sampled_from(["p >= p'", "count", "columns", "non-finite", "code dims", "callable shape",
-                                 "negative cost", "cost shape", "cost not callable", "X one arm", "X |S| differ"]))
-    name, call = "encoders[0]", None
+    X = r.normal(size=(2, S, d))
+    E, D = r.normal(size=(2, 1, d)), r.normal(size=(2, d, 1))
+    rule = draw(st.sampled_from(["p >= p'", "count", "columns", "non-finite", "code dims", "callables",
+                                 "decoder shape", "negative cost", "cost shape", "cost not callable", "X one arm",
+                                 "X |S| differ"]))
+    name, call = "encoders", None
     if rule == "p >= p'":
-        call = lambda: kcae.encode(X, [r.normal(size=(d, d))] * 2)
+        call = lambda: definition.encode(X, r.normal(size=(2, d, d)))
     elif rule == "count":
-        name, call = "encoders", lambda: kcae.encode(X, E[:1])
+        call = lambda: definition.encode(X, E[:1])
     elif rule == "columns":
-        call = lambda: kcae.encode(X, [r.normal(size=(1, d + 1))] * 2)
+        call = lambda: definition.encode(X, r.normal(size=(2, 1, d + 1)))
     elif rule == "non-finite":
-        bad = r.normal(size=(1, d))
-        bad[0, 0] = draw(st.sampled_from([math.nan, math.inf]))
-        call = lambda: kcae.encode(X, [bad, E[1]])
+        bad = E.copy()
+        bad[0, 0, 0] = draw(st.sampled_from([math.nan, math.inf]))
+        call = lambda: definition.encode(X, bad)
     elif rule == "code dims":
-        name, call = "encoders", lambda: kcae.encode(X, [r.normal(size=(1, d)), r.normal(size=(2, d))])
-    elif rule == "callable shape":
-        name, call = "encoders[0](x)", lambda: kcae.encode(X, [lambda x: x[:, 0], E[1]])
+        call = lambda: definition.encode(X, [r.normal(size=(1, d)), r.normal(size=(2, d))])
+    elif rule == "callables":
+        call = lambda: definition.encode(X, [lambda x: x[:, :1], lambda x: x[:, :1]])
+    elif rule == "decoder shape":
+        name, call = "decoders", lambda: definition.recon_loss(X, E, r.normal(size=(2, d, 2)))
     elif rule == "negative cost":
-        name, call = "r[0]", lambda: kcae.recon_loss(X, E, D, r=lambda y: -np.ones(len(y)) - 1e-3)
+        name, call = "c", lambda: definition.coupling_loss(X, E, c=lambda y: -np.ones(y.shape[:-1]) - 1e-3)
     elif rule == "cost shape":
-        name, call = "r[0]", lambda: kcae.recon_loss(X, E, D, r=lambda y: np.ones(len(y) + 1))
+        name, call = "c", lambda: definition.coupling_loss(X, E, c=lambda y: np.ones(y.shape[0] + 1))
     elif rule == "cost not callable":
-        name, call = "c", lambda: kcae.coupling_loss(X, E, c=3.0)
+        name, call = "c", lambda: definition.coupling_loss(X, E, c=3.0)
     elif rule == "X one arm":
-        name, call = "X", lambda: kcae.encode(X[:1], E[:1])
+        name, call = "X", lambda: definition.encode(X[:1], E[:1])
     else:
-        name, call = "X", lambda: kcae.encode([X[0], X[1][:1]], E)
+        name, call = "X", lambda: definition.encode([X[0], X[1][:1]], E)
     return rule, name, call
 
 
 @given(case=bad_kcae_maps())
 def test_bad_inputs_of_kcae(case):
-    """The Definition: E_i: R^p' -> R^p with p < p', a common p, non-negative costs r_i, c (Eq. 1)."""
+    """The Definition and below Eq. 1: E_i: R^p' -> R^p with p < p', codomain(E_i) = domain(D_j), non-negative c,
+    k >= 2 arms with the same |S| > 1 samples."""
     rule, name, call = case
     assert_rejects(call, (ValueError, TypeError), name, label=f"kcae [{rule}]")
 
@@ -548,8 +553,8 @@ def test_valid_codes_at_extreme_scales_give_finite_results(seed, k, S, p, scale,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for f in (statistics.latent_mean, statistics.latent_covariance, statistics.total_scatter,
-                  lambda Z: shrink_construction.shrink_codes(Z, beta),
-                  lambda Z: shrink_construction.shrink_beta(Z, 1.0)):
+                  lambda Z: shrink.shrink_codes(Z, beta),
+                  lambda Z: shrink.shrink_beta(Z, 1.0)):
             try:      # an overflow RuntimeWarning is raised as an error by the filter above: a failure
                 out = np.asarray(f(Z), dtype=np.float64)
             except ValueError as exc:      # overflow reported as a clear error would be acceptable
@@ -568,16 +573,16 @@ def test_trace_bounds_validate_p(p):
 
 @pytest.mark.parametrize("seed", [-1, "a"])
 def test_min_singular_value_validates_seed(seed):
-    assert_rejects(lambda: min_singular_value.min_singular_value(np.eye(2), seed=seed), (ValueError, TypeError),
+    assert_rejects(lambda: algorithm1.min_singular_value(np.eye(2), seed=seed), (ValueError, TypeError),
                    "seed")
 
 
 def test_convex_cost_checks_the_shift_length():
     """Was a strict xfail: ConvexCost(shift=(1., 2.))(x) with x: (B, 3) failed with numpy's 'operands could not
     be broadcast' instead of naming shift. A shift of the right length still works (c = weight * ||x - a||^2)."""
-    assert_rejects(lambda: convex_costs.ConvexCost(shift=(1.0, 2.0))(np.ones((2, 3))), ValueError, "shift")
-    assert_rejects(lambda: convex_costs.ConvexCost(shift=(1.0,)).at_zero(3), ValueError, "shift")
-    np.testing.assert_array_equal(convex_costs.ConvexCost(shift=(1.0, 2.0, 3.0))(np.ones((2, 3))), [5.0, 5.0])
+    assert_rejects(lambda: definition.ConvexCost(shift=(1.0, 2.0))(np.ones((2, 3))), ValueError, "shift")
+    assert_rejects(lambda: definition.ConvexCost(shift=(1.0,)).at_zero(3), ValueError, "shift")
+    np.testing.assert_array_equal(definition.ConvexCost(shift=(1.0, 2.0, 3.0))(np.ones((2, 3))), [5.0, 5.0])
 
 
 def test_eq42_beta_of_zero_codes_is_not_infinite():
@@ -600,9 +605,9 @@ def test_weighted_norm_rejects_a_singular_psd_matrix():
     Q, _ = np.linalg.qr(r.normal(size=(2, 2)))
     lam = r.uniform(0.5, 2.0, size=2)
     lam[1] = 0.0
-    assert_rejects(lambda: shrink_construction.weighted_norm(Q @ np.diag(lam) @ Q.T), ValueError, "M")
+    assert_rejects(lambda: shrink.Norm("weighted", Q @ np.diag(lam) @ Q.T), ValueError, "M")
     lam[1] = 1e-10 * lam[0]
     M = Q @ np.diag(lam) @ Q.T
     z = r.normal(size=(4, 2))
-    np.testing.assert_allclose(shrink_construction.weighted_norm(M)(z), np.sqrt(np.einsum("sp,pq,sq->s", z, M, z)),
+    np.testing.assert_allclose(shrink.Norm("weighted", M)(z), np.sqrt(np.einsum("sp,pq,sq->s", z, M, z)),
                                rtol=1e-12)

@@ -2,7 +2,7 @@
 
 Oracles: spectra known by construction (A = Q diag(l) Q^T, centred batches U diag(s) W^T with U orthonormal and
 orthogonal to the all-ones vector), numpy/scipy (np.cov, np.linalg.eigvalsh, scipy.linalg.sqrtm), the numpy
-theory implementation cae_theory.min_singular_value, and torch.autograd.gradcheck (finite differences).
+theory implementation cae_theory.algorithm1.min_singular_value, and torch.autograd.gradcheck (finite differences).
 All checks in float64.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cae_core import spectral as S
-from cae_theory.min_singular_value import min_singular_value as theory_min_singular_value
+from cae_theory.algorithm1 import min_singular_value as theory_min_singular_value
 
 F64 = torch.float64
 #: gradcheck: central differences with eps 1e-6 have truncation error ~1e-12 here; rtol 1e-6 is far tighter

@@ -84,8 +84,9 @@ def largest_code_power(Z, kind, M):
 
 @dataclass(frozen=True)
 class Norm:
-    """A norm on R^p for users: ``kind`` in :data:`NORM_KINDS`; ``M`` (weighted only): a symmetric positive definite
-    matrix, ||z|| = sqrt(z^T M z)."""
+    """A norm on R^p for users: ``kind`` in :data:`NORM_KINDS`; ``M`` (weighted only): a symmetric (to 1e-12 of its
+    largest entry; it is symmetrised) positive definite matrix, ||z|| = sqrt(z^T M z). Positive definite
+    numerically: smallest eigenvalue > p eps_mach |largest eigenvalue| (eigvalsh's accuracy)."""
     kind: str = "l2"
     M: tuple | None = None
 
@@ -96,9 +97,9 @@ class Norm:
             raise ValueError("M must be given for the weighted norm, and only for it")
         if self.M is not None:
             M = as_array(self.M, "M", ndim=2)
-            if M.shape[0] != M.shape[1] or not np.array_equal(M, M.T):
+            if M.shape[0] != M.shape[1] or not np.allclose(M, M.T, rtol=0, atol=1e-12 * np.abs(M).max()):
                 raise ValueError(f"M must be a symmetric (p, p) matrix, got shape {M.shape}")
-            eig = np.linalg.eigvalsh(M)
+            eig = np.linalg.eigvalsh((M + M.T) / 2)
             tol = M.shape[0] * np.finfo(np.float64).eps * max(abs(eig[0]), abs(eig[-1]))
             if eig[-1] <= 0 or eig[0] <= tol:
                 raise ValueError(f"M must be positive definite to define a norm: smallest eigenvalue {eig[0]:.3g} "
@@ -107,6 +108,7 @@ class Norm:
     def params(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         kind = (np.arange(len(NORM_KINDS)) == NORM_KINDS.index(self.kind)).astype(np.float64)
         M = np.eye(p) if self.M is None else np.asarray(self.M, dtype=np.float64)
+        M = (M + M.T) / 2
         if M.shape != (p, p):
             raise ValueError(f"M must be ({p}, {p}) for vectors of length {p}, got {M.shape}")
         return kind, M

@@ -20,9 +20,9 @@ collects them, by plain imports. Reading order of the supplement -> module:
 from __future__ import annotations
 
 from cae_theory.ledger.claims import Claim
-from cae_theory.prop2 import construction, eqs5_8, notation
+from cae_theory.prop2 import construction, eqs5_8, gamma1, gamma2, gap, new_coupling, notation, statement
 
-SECTIONS = (notation, eqs5_8, construction)
+SECTIONS = (notation, statement, eqs5_8, construction, gamma1, gamma2, new_coupling, gap)
 
 
 def all_claims() -> list[Claim]:

@@ -58,12 +58,14 @@ class CheckConfig:
 
     ``seed``: every random draw; ``cases``: cases per search domain (every searched claim of the domain sees them
     all); ``examples``: Hypothesis examples of the targeted phase per domain; ``refine``: rounds of the local
-    refinement from the worst cases; ``solver_timeout_s``: per solver query (a timeout is ``unknown``)."""
+    refinement from the worst cases; ``solver_timeout_s``: per solver query (a timeout is ``unknown``);
+    ``workers``: processes for the bulk phase of a search (the result does not depend on it)."""
     seed: int = 0
     cases: int = 100_000
     examples: int = 300
-    refine: int = 24
+    refine: int = 8
     solver_timeout_s: float = 10.0
+    workers: int = 2
 
 
 @dataclass

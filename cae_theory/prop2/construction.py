@@ -17,7 +17,8 @@ each case built into its construction once and shared by all the relations.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,32 @@ class Construction:
     P: Any          # (..., p, p) 1 b^T + beta I
     M: Any          # (..., k, p, p) M_i, Eq. 9
     Zh: Any         # (..., k, S, p) z_hat_si = M_i z_si
+    memo: dict = field(default_factory=dict, repr=False)   # quantities shared by several relations (see shared)
+
+    @functools.cached_property
+    def V_row(self):
+        """V_i(n, m): (..., k, p)."""
+        return row_n(self.V, self.b)
+
+    @functools.cached_property
+    def W_nn(self):
+        """W(n, n) = b^T W b: (...)."""
+        return entry_nn(self.W, self.b)
+
+    @functools.cached_property
+    def W_diag(self):
+        """W(m, m): (..., p)."""
+        return arith.diagonal(self.W)
+
+    def with_beta(self, beta, key: str | None = None) -> "Construction":
+        """The construction of the same codes with another beta (same n): V, W, n, b, gamma are reused, D_i, M_i
+        and the new codes recomputed. ``key``: remember it under this name (several relations use one beta)."""
+        if key is not None and ("beta", key) in self.memo:
+            return self.memo[("beta", key)]
+        c = construct(self.Z, beta, n=self.n, stats=self)
+        if key is not None:
+            self.memo[("beta", key)] = c
+        return c
 
     @property
     def k(self) -> int:
@@ -63,6 +90,16 @@ class Construction:
     @property
     def p(self) -> int:
         return self.Z.shape[-1]
+
+
+def shared(fn):
+    """Compute ``fn(c)`` once per construction (several relations use the same quantity)."""
+    @functools.wraps(fn)
+    def wrapper(c):
+        if fn.__name__ not in c.memo:
+            c.memo[fn.__name__] = fn(c)
+        return c.memo[fn.__name__]
+    return wrapper
 
 
 def row_n(A, b):
@@ -97,15 +134,19 @@ def _clip_correlation(x):
     return np.clip(x, -1.0, 1.0)
 
 
-def construct(Z, beta, n=None, d=None) -> Construction:
+def construct(Z, beta, n=None, d=None, stats: Construction | None = None) -> Construction:
     """The construction for codes ``Z: (..., k, S, p)`` and ``beta: (...)``. ``n``: the coordinate (default
     argmin_m W(m, m)); ``d``: D_i(m, m) ``(..., k, p)`` (default Eq. 10) -- symbolic certificates pass free
-    symbols, for identities that hold for every diagonal D_i."""
+    symbols, for identities that hold for every diagonal D_i; ``stats``: a construction of the same codes whose
+    V_i, W_ij, W are reused (see Construction.with_beta)."""
     k, S, p = Z.shape[-3:]
-    V = latent_covariance(Z)
-    Wp = pair_scatter(Z)
-    W = Wp.sum(axis=-3)
-    C = arith.trace(W)
+    if stats is not None:
+        V, Wp, W, C = stats.V, stats.Wp, stats.W, stats.C
+    else:
+        V = latent_covariance(Z)
+        Wp = pair_scatter(Z)
+        W = Wp.sum(axis=-3)
+        C = arith.trace(W)
     n = select_n(W) if n is None else np.asarray(n)
     b = one_hot(n, p)
     if arith.is_symbolic(Z):                                        # exact 0 and 1, no float in sympy terms
@@ -158,9 +199,10 @@ def certify(relation: srch.Relation, sizes=SIZES, free_d: bool = True) -> dict:
     for k, S, p in sizes:
         for n in range(p):
             c = symbolic_construction(k, S, p, n, free_d)
-            s = relation.sides({}, c)
-            if not arith.expand_is_zero(np.asarray(s.lhs, dtype=object) - np.asarray(s.rhs, dtype=object)):
-                return {"ok": False, "failed_at": {"k": k, "S": S, "p": p, "n": n}, "scope": ""}
+            for lhs, rhs, _ in relation.sides({}, c).parts():
+                lhs, rhs = srch.left_aligned(np.asarray(lhs, dtype=object), np.asarray(rhs, dtype=object))
+                if not arith.expand_is_zero(lhs - rhs):
+                    return {"ok": False, "failed_at": {"k": k, "S": S, "p": p, "n": n}, "scope": ""}
             done.append([k, S, p])
     scope = "symbolic zero-mean codes (k, |S|, p) in " + ", ".join(map(str, sorted({tuple(x) for x in done}))) + \
             ", every n; D_i " + ("free positive diagonal" if free_d else "from Eq. 10")
@@ -169,7 +211,7 @@ def certify(relation: srch.Relation, sizes=SIZES, free_d: bool = True) -> dict:
 
 def identity(id_: str, sides, note: str = "", sizes=SIZES, free_d: bool = True) -> Identity:
     """An identity of the construction, decided once: sympy on symbolic constructions + numbers in Bounded."""
-    rel = srch.register(srch.Relation(id_, DOMAIN, "=", sides, steer=False))
+    rel = srch.Relation(id_, DOMAIN, "=", sides, steer=False)   # decided in Bounded numbers, not searched
 
     def certificate() -> dict:
         return certify(rel, sizes, free_d)

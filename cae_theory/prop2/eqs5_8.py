@@ -32,7 +32,7 @@ P_RANGE = range(2, 7)
 
 
 def _diag(c: Construction):
-    return arith.diagonal(c.W)
+    return c.W_diag
 
 
 # --- the choice of n, b and gamma ---------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def _diag(c: Construction):
 def _gamma_sentence(arrays, c: Construction) -> srch.Sides:
     """'b^T W b <= gamma W(m,m) for any m' with some gamma < 1 (what Q(0) > 0 needs, Eq. 38), i.e.
     W(n, n) < W(m, m) for every m -- including m = n."""
-    return srch.Sides(entry_nn(c.W, c.b)[..., None], _diag(c))
+    return srch.Sides(c.W_nn[..., None], _diag(c))
 
 
 GAMMA_SENTENCE = relation("eq6.gamma", "<", _gamma_sentence, searched=False)
@@ -91,7 +91,7 @@ EQ5 = claim("eq5", "C_c = tr(W)", registry=CLAIMS, expected="certified",
 # --- Eq. 6 ---------------------------------------------------------------------------------------------------
 
 def _eq6(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(entry_nn(c.W, c.b), arith.trace(c.W) / c.p, scale=c.C)
+    return srch.Sides(c.W_nn, arith.trace(c.W) / c.p, scale=c.C)
 
 
 EQ6 = claim(
@@ -110,16 +110,16 @@ def _eq7_trace(arrays, c: Construction) -> srch.Sides:
 
 def _geometric(c: Construction):
     """sum_m sqrt(W(n,n) W(m,m))."""
-    return arith.sqrt(entry_nn(c.W, c.b)[..., None] * _diag(c)).sum(axis=-1)
+    return arith.sqrt(c.W_nn[..., None] * _diag(c)).sum(axis=-1)
 
 
 def _arithmetic(c: Construction):
     """sum_m (W(n,n) + W(m,m)) / 2."""
-    return ((entry_nn(c.W, c.b)[..., None] + _diag(c)) / 2).sum(axis=-1)
+    return ((c.W_nn[..., None] + _diag(c)) / 2).sum(axis=-1)
 
 
 def _eq7_cs(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(row_n(c.W, c.b), arith.sqrt(entry_nn(c.W, c.b)[..., None] * _diag(c)), scale=c.C)
+    return srch.Sides(row_n(c.W, c.b), arith.sqrt(c.W_nn[..., None] * _diag(c)), scale=c.C)
 
 
 def _eq7_am_gm(arrays, c: Construction) -> srch.Sides:
@@ -188,7 +188,7 @@ EQ7 = claim(
 # --- Eq. 8 ---------------------------------------------------------------------------------------------------
 
 def _eq8_abs(arrays, c: Construction) -> srch.Sides:
-    r = row_n(c.V, c.b)                                                   # (..., k, p): V_i(n, m)
+    r = c.V_row                                                   # (..., k, p): V_i(n, m)
     return srch.Sides((r, -1.0), (1.0, r))                                # -1 <= V_i(n, m) <= 1
 
 
@@ -208,7 +208,7 @@ EQ8_ABS = claim(
 
 def _min_corr(c: Construction):
     """min_m V_i(n, m) per arm: (..., k)."""
-    return -((-row_n(c.V, c.b)).max(axis=-1))
+    return -((-c.V_row).max(axis=-1))
 
 
 def _eq8(arrays, c: Construction) -> srch.Sides:

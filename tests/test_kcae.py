@@ -111,7 +111,7 @@ def test_remark_sympy_with_callables():
 
 
 def test_coupling_of_codes_matches_statistics_module():
-    from cae_theory.statistics import squared_euclidean_coupling
+    from cae_theory.prop2.notation import coupling as squared_euclidean_coupling
     Z = np.random.default_rng(3).standard_normal((4, 5, 2))
     assert coupling_of_codes(Z) == pytest.approx(squared_euclidean_coupling(Z), rel=1e-13)
 

@@ -65,7 +65,7 @@ class CheckConfig:
     examples: int = 300
     refine: int = 8
     solver_timeout_s: float = 10.0
-    workers: int = 2
+    workers: int = 1
 
 
 @dataclass

@@ -80,6 +80,11 @@ class Construction:
         return c
 
     @property
+    def D(self):
+        """D_i as diagonal matrices: (..., k, p, p)."""
+        return arith.diag_embed(self.d)
+
+    @property
     def k(self) -> int:
         return self.Z.shape[-3]
 
@@ -161,6 +166,20 @@ def construct(Z, beta, n=None, d=None, stats: Construction | None = None) -> Con
     M = d[..., :, :, None] * P[..., None, :, :]                   # (..., k, p, p): D_i (1 b^T + beta I)
     Zh = Z @ M.mT
     return Construction(Z, beta, V, Wp, W, C, n, b, gamma, d, P, M, Zh)
+
+
+def batchnorm_construction(Z, beta) -> Construction:
+    """The construction of Prop. 2's proof for one case, with its arguments checked: k-CBNAE codes
+    ``Z: (k, S, p)`` (k >= 2, |S| >= 2; mean 0 and unit variance within KCBNAE_ATOL) with tr(W) > 0, and
+    ``0 < beta < 1``. Raises ValueError or TypeError naming the argument and the rule."""
+    from cae_theory.validation import as_beta, as_codes, require_kcbnae
+    Z = as_codes(Z)
+    require_kcbnae(Z)
+    beta = as_beta(beta)
+    c = construct(Z, beta)
+    if not float(c.C) > 0:
+        raise ValueError("Z must have C_coupling = tr(W) > 0 (Prop. 2 assumes C_coupling > 0); all arms coincide")
+    return c
 
 
 def derive(arrays: dict, lift) -> Construction:

@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run these seeds one after another (the JSON holds one document per seed)")
     p.add_argument("--cases", metavar="N", type=int, default=100_000,
                    help="cases per search domain, every searched claim sees them all (default: %(default)s)")
-    p.add_argument("--examples", metavar="N", type=int, default=300,
+    p.add_argument("--examples", metavar="N", type=int, default=100,
                    help="Hypothesis examples of the targeted phase per domain (default: %(default)s)")
     p.add_argument("--workers", metavar="N", type=int, default=1,
                    help="processes for the bulk phase of the searches; the result does not depend on it "

@@ -62,7 +62,7 @@ class CheckConfig:
     ``workers``: processes for the bulk phase of a search (the result does not depend on it)."""
     seed: int = 0
     cases: int = 100_000
-    examples: int = 300
+    examples: int = 100
     refine: int = 8
     solver_timeout_s: float = 10.0
     workers: int = 1

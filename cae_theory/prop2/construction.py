@@ -51,8 +51,40 @@ class Construction:
     d: Any          # (..., k, p) D_i(m, m), Eq. 10
     P: Any          # (..., p, p) 1 b^T + beta I
     M: Any          # (..., k, p, p) M_i, Eq. 9
-    Zh: Any         # (..., k, S, p) z_hat_si = M_i z_si
     memo: dict = field(default_factory=dict, repr=False)   # quantities shared by several relations (see shared)
+
+    @functools.cached_property
+    def Zh(self):
+        """z_hat_si = M_i z_si: (..., k, S, p) (computed when a relation needs single codes)."""
+        return self.Z @ self.M.mT
+
+    @functools.cached_property
+    def code_norm(self):
+        """||z_si||_inf = max_m |z_si(m)|: (..., k, S) (the norm of Eqs. 41-43, see cae_theory.prop2.gap)."""
+        if "code_norm" not in self.memo:
+            self.memo["code_norm"] = arith.absolute(self.Z).max(axis=-1)
+        return self.memo["code_norm"]
+
+    @functools.cached_property
+    def G_second(self):
+        """sum_s z_sj z_sj^T for the second arm j of every pair i < j: (..., P, p, p) (independent of beta)."""
+        if "G_second" in self.memo:
+            return self.memo["G_second"]
+        from cae_theory.prop2.notation import pairs
+        _, J = pairs(self.k)
+        ZJ = self.Z[..., J, :, :]
+        self.memo["G_second"] = ZJ.mT @ ZJ
+        return self.memo["G_second"]
+
+    @functools.cached_property
+    def X_pairs(self):
+        """sum_s (z_si - z_sj) z_sj^T for every pair i < j: (..., P, p, p) (independent of beta)."""
+        if "X_pairs" in self.memo:
+            return self.memo["X_pairs"]
+        from cae_theory.prop2.notation import pair_differences, pairs
+        _, J = pairs(self.k)
+        self.memo["X_pairs"] = pair_differences(self.Z).mT @ self.Z[..., J, :, :]
+        return self.memo["X_pairs"]
 
     @functools.cached_property
     def V_row(self):
@@ -75,6 +107,9 @@ class Construction:
         if key is not None and ("beta", key) in self.memo:
             return self.memo[("beta", key)]
         c = construct(self.Z, beta, n=self.n, stats=self)
+        for name in ("G_second", "X_pairs", "code_norm"):   # beta-independent: shared with the new construction
+            if name in self.memo:
+                c.memo[name] = self.memo[name]
         if key is not None:
             self.memo[("beta", key)] = c
         return c
@@ -164,8 +199,7 @@ def construct(Z, beta, n=None, d=None, stats: Construction | None = None) -> Con
     eye = np.eye(p, dtype=object) if arith.is_symbolic(Z) else np.eye(p)
     P = arith.outer(np.ones(b.shape, dtype=b.dtype), b) + beta_ * eye   # (..., p, p): 1 b^T + beta I
     M = d[..., :, :, None] * P[..., None, :, :]                   # (..., k, p, p): D_i (1 b^T + beta I)
-    Zh = Z @ M.mT
-    return Construction(Z, beta, V, Wp, W, C, n, b, gamma, d, P, M, Zh)
+    return Construction(Z, beta, V, Wp, W, C, n, b, gamma, d, P, M)
 
 
 def batchnorm_construction(Z, beta) -> Construction:

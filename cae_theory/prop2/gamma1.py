@@ -52,16 +52,17 @@ def _s(c: Construction, extra: int = 0):
 
 # --- quantities -----------------------------------------------------------------------------------------------
 
-@shared
-def gamma1(c: Construction):
-    """Gamma_1 by its definition, Eq. 16."""
+def gamma1_eq16(c: Construction):
+    """Gamma_1 by its definition, Eq. 16 (from the codes)."""
     I, _ = pairs(c.k)
     y = pair_differences(c.Z) @ c.M[..., I, :, :].mT                  # (..., P, S, p): M_i (z_si - z_sj)
     return (y * y).sum(axis=(-3, -2, -1))
 
 
 @shared
-def gamma1_eq17(c: Construction):
+def gamma1(c: Construction):
+    """Gamma_1 in the form of Eq. 17, sum_{i<j} tr(M_i W_ij M_i^T) (from the statistics; equal to Eq. 16,
+    certified by eq17), the form the searches use."""
     I, _ = pairs(c.k)
     MI = c.M[..., I, :, :]
     return arith.trace(MI @ c.Wp @ MI.mT).sum(axis=-1)
@@ -116,7 +117,7 @@ def _eq16(arrays, c: Construction) -> srch.Sides:
     I, _ = pairs(c.k)
     d = pair_differences(c.Z)
     per_pair = ((d @ c.M[..., I, :, :].mT) * (d @ c.M[..., I, :, :].mT)).sum(axis=(-2, -1))
-    return srch.Sides(gamma1(c), per_pair.sum(axis=-1))
+    return srch.Sides(gamma1_eq16(c), per_pair.sum(axis=-1))
 
 
 EQ16 = claim("eq16", "Gamma_1 = sum_s sum_{i<j} [M_i (z_si - z_sj)]^T [M_i (z_si - z_sj)]  (the first part of the "
@@ -126,7 +127,7 @@ EQ16 = claim("eq16", "Gamma_1 = sum_s sum_{i<j} [M_i (z_si - z_sj)]^T [M_i (z_si
 
 
 def _eq17(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(gamma1(c), gamma1_eq17(c), scale=c.C)
+    return srch.Sides(gamma1_eq16(c), gamma1(c), scale=c.C)
 
 
 EQ17 = claim("eq17", "Gamma_1 (Eq. 16) = sum_{i<j} tr([D_i 1 b^T + beta D_i] W_ij [b 1^T D_i^T + beta D_i^T])",
@@ -134,7 +135,7 @@ EQ17 = claim("eq17", "Gamma_1 (Eq. 16) = sum_{i<j} tr([D_i 1 b^T + beta D_i] W_i
 
 
 def _eq18(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(gamma1_eq17(c), _sum(eq18_terms(c)), scale=c.C)
+    return srch.Sides(gamma1(c), _sum(eq18_terms(c)), scale=c.C)
 
 
 EQ18 = claim("eq18", "Eq. 17 = sum_{i<j} tr(1^T D_i^T D_i 1 (b^T W_ij b)) + 2 beta sum_{i<j} tr(D_i^T D_i 1 b^T W_ij) "
@@ -358,4 +359,4 @@ EQ22_CHAIN = claim(
                          "result holds although Eqs. 19, 20 (terms) and 21 (terms) fail as printed."))
 
 
-__all__ = ["CLAIMS", "eq18_terms", "eq20_terms", "eq21_terms", "eq22", "gamma1", "gamma1_eq17"]
+__all__ = ["CLAIMS", "eq18_terms", "eq20_terms", "eq21_terms", "eq22", "gamma1", "gamma1_eq16"]

@@ -51,16 +51,22 @@ def factor27(c: Construction):
     return 4 * b * b * (c.S - 1) / ((1 - b * b) * (1 - b * b))
 
 
-@shared
-def gamma2(c: Construction):
-    """Gamma_2 by its definition, Eq. 23."""
+def gamma2_eq23(c: Construction):
+    """Gamma_2 by its definition, Eq. 23 (from the codes)."""
     y = _second(c, c.Z) @ _dM(c).mT                                   # (..., P, S, p): (M_i - M_j) z_sj
     return (y * y).sum(axis=(-3, -2, -1))
 
 
+@shared
+def gamma2(c: Construction):
+    """Gamma_2 in the form of Eq. 24, sum_{i<j} tr((M_i - M_j) [sum_s z_sj z_sj^T] (M_i - M_j)^T) (equal to
+    Eq. 23, certified by eq24), the form the searches use."""
+    dM = _dM(c)
+    return arith.trace(dM @ c.G_second @ dM.mT).sum(axis=-1)
+
+
 def eq24(c: Construction):
-    dM, Zj = _dM(c), _second(c, c.Z)
-    return arith.trace(dM @ (Zj.mT @ Zj) @ dM.mT).sum(axis=-1)
+    return gamma2(c)
 
 
 def eq25(c: Construction):
@@ -140,7 +146,7 @@ def eq31(c: Construction, f):
 def _eq23(arrays, c):
     y = _second(c, c.Z) @ _dM(c).mT
     per_sample = (y * y).sum(axis=-1)                                 # (..., P, S): ||(M_i - M_j) z_sj||^2
-    return srch.Sides(gamma2(c), per_sample.sum(axis=(-2, -1)), scale=c.C)
+    return srch.Sides(gamma2_eq23(c), per_sample.sum(axis=(-2, -1)), scale=c.C)
 
 
 EQ23 = claim("eq23", "Gamma_2 = sum_s sum_{i<j} [(M_i - M_j) z_sj]^T [(M_i - M_j) z_sj]  (the second part of the "
@@ -148,7 +154,7 @@ EQ23 = claim("eq23", "Gamma_2 = sum_s sum_{i<j} [(M_i - M_j) z_sj]^T [(M_i - M_j
              decide=identity("eq23", _eq23, "the definition evaluated all at once and sample by sample"))
 EQ24 = claim("eq24", "(23) = sum_{i<j} tr((M_i - M_j) sum_s z_sj z_sj^T (M_i - M_j)^T)", registry=CLAIMS,
              expected="certified", uses=("eq23",),
-             decide=identity("eq24", lambda a, c: srch.Sides(gamma2(c), eq24(c), scale=c.C)))
+             decide=identity("eq24", lambda a, c: srch.Sides(gamma2_eq23(c), eq24(c), scale=c.C)))
 EQ25 = claim("eq25", "(24) = (|S|-1) sum_{i<j} tr((M_i - M_j) V_j (M_i - M_j)^T)", registry=CLAIMS,
              expected="certified", uses=("eq24", "definition.kcbnae"),
              decide=identity("eq25", lambda a, c: srch.Sides(eq24(c), eq25(c) + eq25_mean_term(c), scale=c.C),

@@ -33,10 +33,18 @@ from cae_theory.prop2.notation import coupling, pairs
 CLAIMS: list = []
 
 
+def coupling_of_new_codes(c: Construction):
+    """C_c of the new codes z_hat = M_i z, from the codes (the definition behind Eq. 32)."""
+    return coupling(c.Zh)
+
+
 @shared
 def coupling_hat(c: Construction):
-    """C_c of the new codes z_hat = M_i z (Eq. 32)."""
-    return coupling(c.Zh)
+    """C_c of Phi-hat from the statistics, by expanding Eq. 33: Gamma_1 + Gamma_2 + 2 sum_{i<j}
+    tr(M_i [sum_s (z_si - z_sj) z_sj^T] (M_i - M_j)^T) (no cancellation: every factor is computed directly)."""
+    I, J = pairs(c.k)
+    MI, dM = c.M[..., I, :, :], c.M[..., I, :, :] - c.M[..., J, :, :]
+    return gamma1(c) + gamma2(c) + 2 * arith.trace(MI @ c.X_pairs @ dM.mT).sum(axis=-1)
 
 
 def eq32(c: Construction):
@@ -96,7 +104,9 @@ def _scalars(c: Construction, corrected: bool = False):
 
 EQ32 = claim("eq32", "C_c^Phi-hat = sum_s sum_{i<j} (M_i z_si - M_j z_sj)^T (M_i z_si - M_j z_sj)  (the coupling of "
              "the codes of Phi-hat, z_hat_si = M_i z_si)", registry=CLAIMS, expected="certified", uses=("eq9",),
-             decide=identity("eq32", lambda a, c: srch.Sides(coupling_hat(c), eq32(c), scale=c.C)))
+             decide=identity("eq32", lambda a, c: srch.Sides((coupling_of_new_codes(c), eq32(c)),
+                                                             (eq32(c), coupling_hat(c)), scale=c.C),
+                             "the coupling of z_hat, Eq. 32, and the expansion of Eq. 33 the searches use"))
 EQ33 = claim("eq33", "(32) = sum_s sum_{i<j} [M_i(z_si - z_sj) + (M_i - M_j) z_sj]^T [M_i(z_si - z_sj) + "
              "(M_i - M_j) z_sj]", registry=CLAIMS, expected="certified", uses=("eq32",),
              decide=identity("eq33", lambda a, c: srch.Sides(eq32(c), eq33(c), scale=c.C)))

@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", default="cae-verify.json",
                    help="where to write every verdict with its evidence and witness (default: %(default)s)")
     p.add_argument("--report", metavar="PATH", default=None,
-                   help="also write the findings as Markdown (the README's findings section is this output)")
+                   help="also write the findings as Markdown; a file that already holds a generated block (e.g. "
+                        "README.md) gets only that block replaced")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every search (default: %(default)s)")
     p.add_argument("--seeds", metavar="N", type=int, nargs="+", default=None,
                    help="run these seeds one after another (the JSON holds one document per seed)")
@@ -130,13 +131,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_atomically(args.json, json.dumps(doc, indent=1, allow_nan=True))
         if args.report:
-            from cae_theory.ledger.report import findings_markdown
-            results, _ = docs[seeds[0]]
-            write_atomically(args.report, findings_markdown(results, seeds[0], [s.__name__ for s in SECTIONS]))
+            write_atomically(args.report, _report_text(args.report, docs[seeds[0]][0], seeds[0], SECTIONS))
     except OSError as exc:
         raise CLIError(f"output could not be written: {exc.strerror}") from None
     print(f"results written to {args.json}" + (f", findings to {args.report}" if args.report else ""))
     return 1 if changed_any else 0
+
+
+def _report_text(path: str, results, seed: int, sections) -> str:
+    """The findings; when ``path`` is an existing file with a generated block (README.md), that file with only
+    the block replaced."""
+    import os
+
+    from cae_theory.ledger.report import BEGIN, END, findings_markdown, replace_block
+    block = findings_markdown(results, seed, [s.__name__ for s in sections])
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        if BEGIN in text and END in text:
+            return replace_block(text, block)
+    return block
 
 
 def _run_one(chosen, config, run_ledger, quiet: bool):

@@ -220,7 +220,7 @@ def test_witness_of_a_searched_failure_rechecks_independently():
     (dict(Z=np.ones((2, 3, 2)), beta=0.5), ValueError, "k-CBNAE"),
     (dict(Z=notation.standardize(np.random.default_rng(0).normal(size=(2, 4, 2))), beta=1.0), ValueError, "beta"),
     (dict(Z=notation.standardize(np.random.default_rng(0).normal(size=(2, 4, 2))), beta="x"), TypeError, "beta"),
-    (dict(Z=np.repeat(notation.standardize(np.random.default_rng(0).normal(size=(1, 4, 2))), 2, 0), beta=0.5),
+    (dict(Z=np.repeat(notation.standardize(np.random.default_rng(0).normal(size=(2, 4, 2)))[:1], 2, 0), beta=0.5),
      ValueError, "tr(W) > 0"),
 ])
 def test_public_construction_rejects_bad_input_naming_the_argument(bad, error, words):

@@ -64,7 +64,7 @@ CONSTRUCTION = relation("prop2.construction", "<", _construction_sides)
 PROP2 = claim(
     "prop2", "Prop. 2: if c is the squared Euclidean norm and diag(W) is not constant, latent representations of the "
     "k-CBNAE minimizing Eq. 1 with C_coupling > 0 satisfy |z_si(m) - z_si(m')| < eps for all m, m', s, i, eps > 0",
-    registry=CLAIMS, expected="proved", uses=("definition.kcbnae", "prop2.construction"),
+    registry=CLAIMS, expected="proved", uses=("definition.kcbnae", "eq43", "eq9", "eq13", "eq15"),
     decide=Witnessed(_vacuous, "vacuously: the conclusion (a zero gap) makes diag(W) constant, against the "
                                "hypothesis (sympy); so it asserts that no minimiser meets the hypotheses",
                      note="True only vacuously; it does not say that minimisers collapse (a minimiser with constant "

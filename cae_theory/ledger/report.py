@@ -111,7 +111,7 @@ def summary(results: Sequence[Result], seed: int) -> list[str]:
         f"sentences, {c['probes']} probes added by this suite), seed {seed}: "
         f"**{cat.get('false as printed', 0)} printed claims are false**, "
         f"**{cat.get('true only with an unstated assumption', 0)} are true only with an unstated assumption**, "
-        f"{cat.get('true as printed', 0) + cat.get('true in the stated reading', 0)} hold, "
+        f"{cat.get('true as printed', 0)} hold as printed, "
         f"{cat.get('undecided', 0)} are undecided; of the {c['probes']} probes, "
         f"{sum(1 for r in results if r.claim.origin == 'probe' and r.status == 'fails')} show a hypothesis that "
         f"cannot be dropped. Statuses: " + ", ".join(f"{n} {s}" for s, n in c["by_status"].items() if n) + ".",
@@ -195,6 +195,8 @@ def explain(result: Result, locations: dict[str, str]) -> str:
     out = [f"{c.id}  ({c.origin}; defined at {c.defined_at})", "", "as printed:", f"  {c.printed}"]
     if c.reading:
         out += ["reading:", f"  {c.reading}"]
+    if c.assumes:
+        out += ["holds only with an unstated assumption:", f"  {c.assumes}"]
     out += ["", f"verdict: {result.status} (expected {c.expected}){'' if result.as_expected else '  CHANGED'}"]
     if v is not None:
         for e in v.evidence:

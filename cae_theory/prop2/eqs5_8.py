@@ -242,7 +242,7 @@ EQ8 = claim(
     correction=Correction(
         "min_m V_i(n,m) < 1 for every arm i that has a coordinate gap >= eps (at least one arm, by hypothesis): "
         "if V_i(n,m) = 1 for all m, then sum_s (z_si(m) - z_si(n))^2 = 2(|S|-1)(1 - V_i(n,m)) = 0 and the arm lies "
-        "on the line", Searched(relation("eq8.corrected", "<", _eq8_gap_arms)), "searched", kind="assumption"))
+        "on the line", Searched(relation("eq8.corrected", "<", _eq8_gap_arms)), "searched", kind="restatement"))
 
 
 __all__ = ["CLAIMS", "ON_LINE", "lemma_min_below_mean"]

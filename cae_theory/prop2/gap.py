@@ -69,7 +69,8 @@ def _eq41(arrays, c: Construction) -> srch.Sides:
 
 EQ41 = claim("eq41", "|(40)| <= 2 beta/(1-beta^2) ||z|| + beta/(1-beta) ||z|| + beta/(1-beta) ||z||", registry=CLAIMS,
              expected="searched", uses=("eq40", "eq10.diff_bound", "eq10.bounds"),
-             reading="||.|| any norm with |z(m)| <= ||z|| (every l_q norm); checked with the max-norm, the smallest",
+             assumes="the norm is not named: it must satisfy |z(m)| <= ||z|| (true for every l_q norm); checked with "
+                     "the max-norm, the smallest of them",
              decide=Searched(relation("eq41", "<=", _eq41)))
 
 

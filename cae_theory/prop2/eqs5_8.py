@@ -78,6 +78,13 @@ GAMMA = claim(
         "proved", kind="restatement"))
 
 
+def lemma_weighted_sum(z3):
+    """Eq. 2's mechanism, one term at a time: 0 <= a <= c and x >= 0 give a x <= c x; summed over the terms (any
+    number of them), sum_m a_m x_m <= c sum_m x_m."""
+    a, c, x = z3.Reals("a c x")
+    return [a >= 0, a <= c, x >= 0], a * x <= c * x
+
+
 # --- Eq. 5 ---------------------------------------------------------------------------------------------------
 
 def _eq5(arrays, c: Construction) -> srch.Sides:

@@ -24,7 +24,7 @@ from cae_theory.ledger.claims import Correction, claim
 from cae_theory.ledger.decide import Chain, Proved, Searched, Witnessed
 from cae_theory.prop2.construction import (Construction, entry_nn, exact_check, identity, per_case, relation,
                                            row_n, shared)
-from cae_theory.prop2.eqs5_8 import EQ7, lemma_min_below_mean
+from cae_theory.prop2.eqs5_8 import EQ7, lemma_min_below_mean, lemma_weighted_sum
 from cae_theory.prop2.notation import pair_differences, pairs
 
 CLAIMS: list = []
@@ -177,7 +177,9 @@ EQ19 = claim(
     correction=Correction(
         "sum_{i<j} (1^T D_i^2 1)(b^T W_ij b) <= max_i tr(D_i^2) b^T W b (since b^T W_ij b >= 0), which is all "
         "Eq. 20 needs (<= p b^T W b/(1-beta)^2 by Eq. 12)",
-        Searched(relation("eq19.corrected", "<=", _eq19_corrected)), "searched"))
+        Proved("every term, all k, p, |S| (z3): a weighted sum with weights b^T W_ij b >= 0 and values "
+               "tr(D_i^2) <= max_i tr(D_i^2)", lemma=lemma_weighted_sum,
+               cross_check=relation("eq19.corrected", "<=", _eq19_corrected)), "proved"))
 
 
 # --- Eq. 20 --------------------------------------------------------------------------------------------------------
@@ -246,7 +248,9 @@ EQ20_TERM1 = claim(
                      note="Strictness needs b^T W b = W(n,n) > 0, but W(n,n) = 0 is allowed (every arm agrees in "
                           "coordinate n): then 0 < 0."),
     correction=Correction("<= (non-strict): sum_{i<j} tr(D_i^2) b^T W_ij b <= p b^T W b/(1-beta)^2",
-                          Searched(relation("eq20.term1.corrected", "<=", _eq20_term(0))), "searched"))
+                          Proved("every term, all k, p, |S| (z3): values D_i(m,m)^2 <= 1/(1-beta)^2 (eq10.bounds), "
+                                 "weights W_ij(n,n) >= 0", lemma=lemma_weighted_sum,
+                                 cross_check=relation("eq20.term1.corrected", "<=", _eq20_term(0))), "proved"))
 
 EQ20_TERM2 = claim(
     "eq20.term2", "2 beta sum_{i<j} tr(D_i^T D_i 1 b^T W_ij) < 2 beta/(1-beta)^2 tr(1 b^T W)  (second term, "
@@ -268,7 +272,9 @@ EQ20_TERM3 = claim(
                      note="Equality when D_i(m,m) = 1/(1-beta) (V_i(n,m) = -1) for every m with W_ij(m,m) > 0."),
     correction=Correction("<= (non-strict), by Eq. 2 with B = W_ij (non-negative diagonal) and "
                           "D_i(m,m)^2 <= 1/(1-beta)^2",
-                          Searched(relation("eq20.term3.corrected", "<=", _eq20_term(2))), "searched"))
+                          Proved("every term, all k, p, |S| (z3, Eq. 2's mechanism): values D_i(m,m)^2 <= "
+                                 "1/(1-beta)^2 (eq10.bounds), weights W_ij(m,m) >= 0", lemma=lemma_weighted_sum,
+                                 cross_check=relation("eq20.term3.corrected", "<=", _eq20_term(2))), "proved"))
 
 
 # --- Eq. 21 --------------------------------------------------------------------------------------------------------

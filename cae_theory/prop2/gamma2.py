@@ -25,6 +25,7 @@ from cae_theory.ledger import search as srch
 from cae_theory.ledger.claims import Correction, claim
 from cae_theory.ledger.decide import Proved, Searched, Witnessed
 from cae_theory.prop2.construction import Construction, exact_check, identity, per_case, relation, shared
+from cae_theory.prop2.eqs5_8 import lemma_weighted_sum
 from cae_theory.prop2.notation import latent_mean, pairs
 
 CLAIMS: list = []
@@ -169,10 +170,12 @@ EQ26 = claim("eq26", "(25) = (|S|-1) sum_{i<j} tr((D_i-D_j)^T(D_i-D_j)(1b^T + be
 
 EQ27 = claim(
     "eq27", "(26) <= 4 beta^2 (|S|-1)/(1-beta^2)^2 sum_{i<j} tr((1b^T + beta I) V_j (b1^T + beta I))  "
-    "('we used Eq. 2 in Eq. 27')", registry=CLAIMS, expected="searched", uses=("eq2.bound", "eq10.diff_bound"),
-    decide=Searched(relation("eq27", "<=", lambda a, c: srch.Sides(eq26(c), eq27(c), scale=c.C)),
-                    note="Eq. 2 applies here: (D_i - D_j)^2 is diagonal >= 0 and P V_j P^T is positive semi-definite, "
-                         "so its diagonal is >= 0; (D_i - D_j)^2 <= 4 beta^2/(1-beta^2)^2 by Eq. 10's sentence"))
+    "('we used Eq. 2 in Eq. 27')", registry=CLAIMS, expected="proved", uses=("eq2.bound", "eq10.diff_bound"),
+    decide=Proved("every term, all k, p, |S| (z3: Eq. 2's mechanism with values (D_i(m,m) - D_j(m,m))^2 <= "
+                  "4 beta^2/(1-beta^2)^2 and weights (P V_j P^T)(m,m) >= 0, P V_j P^T being positive "
+                  "semi-definite)", lemma=lemma_weighted_sum,
+                  cross_check=relation("eq27", "<=", lambda a, c: srch.Sides(eq26(c), eq27(c), scale=c.C)),
+                  note="Eq. 2 applies here, unlike in Eq. 20: the diagonal of P V_j P^T is >= 0"))
 EQ28 = claim("eq28", "(27) <= 4 beta^2 (|S|-1)/(1-beta^2)^2 sum_{i<j} [tr(b^T V_j b 1^T 1) + 2 beta tr(1b^T V_j) "
              "+ beta^2 tr(V_j)]  (printed '<=', an identity)", registry=CLAIMS, expected="certified",
              uses=("eq27",), decide=identity("eq28", lambda a, c: srch.Sides(eq27(c), eq28(c), scale=c.C)))

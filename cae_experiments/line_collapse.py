@@ -12,7 +12,7 @@ sum_s ||z_s1 - z_s2||^2 >= (|S| - 1) p (2 - 2 rho_1(S)). cae_core's mse is the M
 ||z_s1 - z_s2||^2 (``cae_core.couplings.mse``), so in its units the floor is (|S| - 1)/|S| * p * (2 - 2 rho_1).
 rho_1 is that of the rows the codes are standardised over, so we compare like with like:
 
-- whole data: raw codes E_i(x) of all N rows, standardised over the N rows (cae_theory.statistics.standardize,
+- whole data: raw codes E_i(x) of all N rows, standardised over the N rows (cae_theory.prop2.notation.standardize,
   1/(N-1)), coupling = mean over rows, floor with rho_1 of the N rows -- the curve "coupling vs floor";
 - fresh batches: 20 random batches of B rows at every snapshot, each standardised over its own rows, against
   the floor with that batch's own rho_1 (which is larger than the whole-data rho_1: sample canonical
@@ -39,7 +39,7 @@ from cae_core.checkpoint import checkpoint_path, load_checkpoint, save_checkpoin
 from cae_experiments import plotting
 from cae_experiments.cca import coupling_floor, top_canonical_correlation
 from cae_experiments.common import build_model, log_every_for, next_run_checkpoint, raw_codes, record
-from cae_theory.statistics import latent_covariance, squared_euclidean_coupling, standardize
+from cae_theory.prop2.notation import coupling, latent_covariance, standardize
 
 NAME = "line-collapse"
 LAMS = (10.0, 0.0)
@@ -73,7 +73,7 @@ def whole_data_state(raw: list[np.ndarray], rho1: float) -> dict:
     iu = np.triu_indices(p, 1)
     corr = V[:, iu[0], iu[1]]                             # (2, p(p-1)/2): V is a correlation matrix here
     signed = Z[:, :, iu[0]] - np.sign(corr)[:, None, :] * Z[:, :, iu[1]]
-    return {"coupling": squared_euclidean_coupling(Z) / N, "floor": coupling_floor(rho1, N, p) / N,
+    return {"coupling": coupling(Z) / N, "floor": coupling_floor(rho1, N, p) / N,
             "spectrum": eig.tolist(), "lambda_min": float(eig[:, -1].max()),
             "max_abs_corr": float(np.abs(corr).max()), "min_abs_corr": float(np.abs(corr).min()),
             "max_coordinate_gap": float((Z.max(axis=2) - Z.min(axis=2)).max()),
@@ -88,7 +88,7 @@ def batch_floor_margins(X: list[np.ndarray], raw: list[np.ndarray], batch_size: 
     N, p = raw[0].shape
     for _ in range(n):
         rows = rng.choice(N, batch_size, replace=False)
-        coupling = squared_euclidean_coupling(standardize(np.stack([r[rows] for r in raw])))
+        coupling = coupling(standardize(np.stack([r[rows] for r in raw])))
         floor = coupling_floor(top_canonical_correlation(X[0][rows], X[1][rows]), batch_size, p)
         out.append((coupling - floor) / floor)
     return out

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from cae_theory import algorithm1, definition
 from cae_theory.ledger.claims import Claim
-from cae_theory.prop1 import remark, shrink, statement
-from cae_theory.prop2 import construction, eqs5_8, notation
+from cae_theory.prop1 import remark, shrink
+from cae_theory.prop1 import statement as prop1_statement
+from cae_theory.prop2 import construction, eqs5_8, gamma1, gamma2, gap, new_coupling, notation, statement
 
-SECTIONS = (definition, remark, statement, shrink, notation, eqs5_8, construction, algorithm1)
+SECTIONS = (definition, remark, prop1_statement, shrink, notation, statement, eqs5_8, construction, gamma1, gamma2,
+            new_coupling, gap, algorithm1)
 
 
 def all_claims() -> list[Claim]:

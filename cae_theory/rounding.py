@@ -65,6 +65,8 @@ class Bounded:
         self.value = np.asarray(value, dtype=np.float64)
         self.error = (np.zeros_like(self.value) if error is None
                       else np.broadcast_to(np.asarray(error, dtype=np.float64), self.value.shape).copy())
+        if error is not None:
+            self.error[np.isnan(self.error)] = np.inf     # 0 * inf in a bound: no bound, never "exact"
 
     @classmethod
     def exact(cls, x) -> "Bounded":
@@ -128,7 +130,8 @@ class Bounded:
     def __mul__(self, other) -> "Bounded":
         (a, ea), (b, eb) = _parts(self), _parts(other)
         v = a * b
-        return Bounded(v, np.abs(a) * eb + ea * np.abs(b) + ea * eb + U * np.abs(v))
+        with np.errstate(invalid="ignore"):
+            return Bounded(v, np.abs(a) * eb + ea * np.abs(b) + ea * eb + U * np.abs(v))
 
     __rmul__ = __mul__
 
@@ -158,7 +161,8 @@ class Bounded:
         n = a.shape[-1]
         v = a @ b
         aa, ab = np.abs(a), np.abs(b)
-        err = gamma(n) * (aa @ ab) + aa @ eb + ea @ ab + ea @ eb
+        with np.errstate(invalid="ignore"):
+            err = gamma(n) * (aa @ ab) + aa @ eb + ea @ ab + ea @ eb
         return Bounded(v, err)
 
     def __rmatmul__(self, other) -> "Bounded":

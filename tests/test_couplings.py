@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from cae_core import couplings as C
 from cae_core.spectral import lambda_min
-from cae_theory.statistics import standardize
+from cae_theory.prop2.notation import standardize
 
 F64 = torch.float64
 RTOL = 1e-9
@@ -296,7 +296,7 @@ def test_dcca_invariant_under_separate_invertible_maps(data, seed):
 
 @st.composite
 def standardised_batch(draw):
-    """BN-standardised codes (zero mean, unit variance with 1/(B-1)) built by cae_theory.statistics.standardize
+    """BN-standardised codes (zero mean, unit variance with 1/(B-1)) built by cae_theory.prop2.notation.standardize
     from a random batch (rows of a random mixing, so the coordinates are correlated to any degree)."""
     p = draw(st.integers(1, 5))
     B = p + draw(st.integers(1, 30))

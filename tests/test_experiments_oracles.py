@@ -22,7 +22,7 @@ from cae_experiments.cca import canonical_correlations, coupling_floor, top_cano
 from cae_experiments.evaluation import (aligned_knn_accuracy, hungarian_pairs, knn_accuracy, ks_two_sample,
                                         nearest_neighbor_distance, whiten)
 from cae_experiments.io import standard_history, to_jsonable
-from cae_theory.statistics import squared_euclidean_coupling, standardize
+from cae_theory.prop2.notation import coupling, standardize
 
 TOL = 1e-9
 #: These properties are cheap to state but each example does O(300 x 9) linear algebra; 30 derandomised
@@ -99,10 +99,10 @@ def test_floor_bounds_standardised_linear_codes_and_is_attained(seed, p):
     floor = coupling_floor(rho1, n, p)
     rng = np.random.default_rng(seed)
     Z = standardize(np.stack([X1 @ rng.normal(size=(5, p)), X2 @ rng.normal(size=(4, p))]))
-    assert squared_euclidean_coupling(Z) >= floor * (1 - TOL)
+    assert coupling(Z) >= floor * (1 - TOL)
     _, u, v = eigh_canonical(X1, X2)
     Zc = standardize(np.stack([np.tile(X1 @ u, (p, 1)).T, np.tile(X2 @ v, (p, 1)).T]))
-    assert squared_euclidean_coupling(Zc) == pytest.approx(floor, rel=1e-8)
+    assert coupling(Zc) == pytest.approx(floor, rel=1e-8)
     assert coupling_floor(rho1, n, p, unbiased=False) == pytest.approx(floor * n / (n - 1), rel=1e-14)
 
 
@@ -118,7 +118,7 @@ def test_floor_units_match_cae_core_mse_on_batch_standardised_codes():
     bn = BatchStandardize(3).double().train()
     z = [bn(torch.as_tensor(r)) for r in raw]
     mse = float(couplings.get("mse")(z[0], z[1]))
-    assert mse == pytest.approx(squared_euclidean_coupling(standardize(np.stack(raw))) / 100, rel=1e-9)
+    assert mse == pytest.approx(coupling(standardize(np.stack(raw))) / 100, rel=1e-9)
 
 
 @pytest.mark.parametrize("bad, exc, match", [

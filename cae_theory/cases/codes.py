@@ -44,19 +44,27 @@ def draw_beta(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(kind == 0, near0, np.where(kind == 1, near1, anywhere))
 
 
+#: Arms that differ by less than this, relative to the codes (which are O(1) after standardising), are at the
+#: level of float64 rounding: every quantity of the proof is then below the resolution of the computation.
+RESOLUTION = 1e-10
+
+
 def hypotheses_hold(Z: np.ndarray) -> np.ndarray:
-    """Per case of float codes ``(N, k, S, p)``: tr(W) > 0 and diag(W) not constant beyond rounding."""
+    """Per case of float codes ``(N, k, S, p)``: tr(W) > 0 and diag(W) not constant, both beyond rounding: the
+    entries W(m, m) are sums of squares with a relative rounding error below gamma_{|S| P + 2}, and the arms must
+    differ by more than RESOLUTION (cases at rounding level are not cases: counted as dropped)."""
     N, k, S, p = Z.shape
     I, J = np.triu_indices(k, 1)
     d = Z[:, I] - Z[:, J]                                    # (N, P, S, p)
     diag = (d * d).sum(axis=(1, 2))                           # (N, p): W(m, m)
     g = gamma(S * len(I) + 2)
     spread = diag.max(axis=1) - diag.min(axis=1)
-    return (diag.sum(axis=1) > 0) & (spread > g * (diag.max(axis=1) + diag.min(axis=1)) * 4)
+    floor = RESOLUTION ** 2 * len(I) * S
+    return (diag.sum(axis=1) > floor) & (spread > floor) & (spread > g * (diag.max(axis=1) + diag.min(axis=1)) * 4)
 
 
 def _finish(raw: np.ndarray, rng: np.random.Generator, family: str, beta: np.ndarray | None = None,
-            u: np.ndarray | None = None) -> Cases:
+            u: np.ndarray | None = None, at_edge: float = 0.1) -> Cases:
     """Standardise, keep the cases inside the hypotheses, draw beta and eps = u * (largest gap) unless given."""
     C = raw - raw.mean(axis=2, keepdims=True)
     sd = np.sqrt((C ** 2).sum(axis=2, keepdims=True) / (raw.shape[2] - 1))
@@ -66,7 +74,7 @@ def _finish(raw: np.ndarray, rng: np.random.Generator, family: str, beta: np.nda
     Z = Z[keep]
     n = len(Z)
     beta = draw_beta(rng, n) if beta is None else beta[keep]
-    u = np.where(rng.random(n) < 0.1, 1.0, _loguniform(rng, -6, 0, n)) if u is None else u[keep]
+    u = np.where(rng.random(n) < at_edge, 1.0, _loguniform(rng, -6, 0, n)) if u is None else u[keep]
     eps = u * max_coordinate_gap(Z)
     return Cases({"Z": Z, "beta": beta, "eps": eps}, family)
 
@@ -120,20 +128,21 @@ def _signed_lines(rng, n, k, S, p):
 
 
 def _outliers(rng, n, k, S, p):
-    """A bulk near lines with mixed signs (correlations near +-1), plus 1 to 3 outlying samples whose coordinates
-    have the opposite pattern of signs, of size a in [1, 4] (large enough to set max ||z||, small enough that the
-    correlations stay near +-1 when |S| is large)."""
+    """A bulk near lines with mixed signs (coordinate m = s_m z(0), so V(0, m) near s_m), plus 1 to 3 outlying
+    samples in arm 0 with z(0) = -a and z(m) = s_m a (mostly; random signs otherwise), a in [1, 4]: a code far from
+    the line while the correlations stay near +-1 when |S| is large. The arms differ in coordinates m >= 1 only
+    (so n = 0 mostly)."""
     base = np.clip(rng.normal(size=(n, k, S, 1)), -1.5, 1.5)
     signs = rng.choice([-1.0, 1.0], size=(n, 1, 1, p))
     signs[..., 0] = 1.0
-    X = signs * base + _loguniform(rng, -6, -1, (n, k, 1, p)) * rng.normal(size=(n, k, S, p))
-    X[:, 1:] += _loguniform(rng, -2, 0, (n, 1, 1, 1)) * rng.normal(size=(n, k - 1, S, p))  # arms differ
+    X = signs * base + _loguniform(rng, -6, -2, (n, k, 1, p)) * rng.normal(size=(n, k, S, p))
+    X[:, 1:, :, 1:] += _loguniform(rng, -2, 0, (n, 1, 1, 1)) * rng.normal(size=(n, k - 1, S, p - 1))
     m = int(rng.integers(1, 4))
     a = rng.uniform(1.0, 4.0, (n, 1, m, 1))
-    pattern = -signs * rng.choice([-1.0, 1.0], size=(n, 1, 1, p))
+    pattern = np.where(rng.random((n, 1, 1, p)) < 0.8, signs, rng.choice([-1.0, 1.0], size=(n, 1, 1, p)))
     pattern[..., 0] = -1.0
     X[:, :1, :m, :] = a * pattern
-    return _finish(X, rng, "outliers")
+    return _finish(X, rng, "outliers", at_edge=0.3)    # eps = the largest gap: the edge of the gap hypothesis
 
 
 def _large_S(rng, n, k, S, p):
@@ -163,7 +172,7 @@ def prop2_families() -> tuple[Family, ...]:
         Family("anisotropic", *small, draw=_anisotropic, share=1.0),
         Family("many_arms", *_sizes(k=(6, 24), S=(2, 8), p=(2, 4)), draw=_gaussian, share=0.5),
         Family("signed_lines", *_sizes(k=(4, 20), S=(3, 8), p=(2, 4)), draw=_signed_lines, share=1.0),
-        Family("outliers", *_sizes(k=(2, 3), S=(20, 400), p=(2, 3)), draw=_outliers, share=0.6),
+        Family("outliers", *_sizes(k=(2, 3), S=(20, 400), p=(2, 4)), draw=_outliers, share=1.0),
         Family("large_S", *_sizes(k=(2, 4), S=(50, 400), p=(2, 4)), draw=_large_S, share=0.3),
         Family("ties", *_sizes(k=(2, 5), S=(3, 12), p=(2, 4)), draw=_ties, share=0.5),
     )

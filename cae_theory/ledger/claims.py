@@ -12,7 +12,9 @@ quantities it compares. A claim records
 - ``expected``: the status this suite has established, so that ``cae verify`` is loud when a run disagrees;
 - ``decide``: the procedure that decides it (:mod:`cae_theory.ledger.decide`);
 - ``correction``: for a claim that fails as printed, the weakest corrected statement established, with its own
-  procedure and expected status, and whether it only adds an unstated assumption or restates the claim.
+  procedure and expected status, and whether it only adds an unstated assumption or restates the claim;
+- ``reading``: how an ambiguous printed text is read; ``assumes``: an unstated assumption under which a claim
+  that holds is checked (it counts as "true only with an unstated assumption").
 
 Statuses, strongest evidence first (a verdict states its evidence and scope):
 
@@ -58,12 +60,14 @@ class CheckConfig:
 
     ``seed``: every random draw; ``cases``: cases per search domain (every searched claim of the domain sees them
     all); ``examples``: Hypothesis examples of the targeted phase per domain; ``refine``: rounds of the local
-    refinement from the worst cases; ``solver_timeout_s``: per solver query (a timeout is ``unknown``)."""
+    refinement from the worst cases; ``solver_timeout_s``: per solver query (a timeout is ``unknown``);
+    ``workers``: processes for the bulk phase of a search (the result does not depend on it)."""
     seed: int = 0
     cases: int = 100_000
-    examples: int = 300
-    refine: int = 24
+    examples: int = 100
+    refine: int = 8
     solver_timeout_s: float = 10.0
+    workers: int = 1
 
 
 @dataclass
@@ -122,6 +126,7 @@ class Claim:
     uses: tuple[str, ...] = ()
     correction: Correction | None = None
     reading: str = ""       # how an ambiguous printed text is read (stated, never silent)
+    assumes: str = ""       # an unstated assumption the printed claim needs (it holds only with it)
     defined_at: str = ""    # path:line of the claim() call
 
     @property
@@ -132,7 +137,7 @@ class Claim:
 
 def claim(id: str, printed: str, *, origin: Origin = "printed", expected: Status, decide: Decider,
           uses: tuple[str, ...] | list[str] = (), correction: Correction | None = None, reading: str = "",
-          registry: list[Claim] | None = None) -> Claim:
+          assumes: str = "", registry: list[Claim] | None = None) -> Claim:
     """Register one claim at the place it is checked (the caller's file and line are recorded), append it to
     ``registry`` (the section's ``CLAIMS`` list) and return it."""
     if origin not in ORIGINS:
@@ -143,7 +148,7 @@ def claim(id: str, printed: str, *, origin: Origin = "printed", expected: Status
         raise ValueError(f"claim {id!r} is expected to fail: give its correction")
     caller = inspect.stack()[1]
     c = Claim(id=id, printed=printed, origin=origin, expected=expected, decide=decide, uses=tuple(uses),
-              correction=correction, reading=reading,
+              correction=correction, reading=reading, assumes=assumes,
               defined_at=f"{os.path.relpath(caller.filename, _ROOT)}:{caller.lineno}")
     if registry is not None:
         registry.append(c)

@@ -77,7 +77,7 @@ def numeric_identity(relation: srch.Relation, config: CheckConfig) -> tuple[floa
     witness of a certified disagreement or None)."""
     domain = relation.domain
     rng = np.random.default_rng([config.seed, 7919])
-    budget = max(200, config.cases // 100)
+    budget = max(100, config.cases // 500)
     per_family = max(1, budget // len(domain.families))
     worst, n = 0.0, 0
     for fam in domain.families:

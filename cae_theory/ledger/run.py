@@ -50,7 +50,7 @@ class Result:
             return "true only with an unstated assumption" if kind == "assumption" else "false as printed"
         if self.status in ("unknown", "error"):
             return "undecided"
-        return "true as printed" if not self.claim.reading else "true in the stated reading"
+        return "true only with an unstated assumption" if self.claim.assumes else "true as printed"
 
 
 def select(claims: Sequence[Claim], patterns: Sequence[str] | None) -> list[Claim]:
@@ -105,7 +105,8 @@ def _verdict_json(v: Verdict | None) -> dict[str, Any] | None:
 
 def result_json(r: Result) -> dict[str, Any]:
     c = r.claim
-    out = {"id": c.id, "printed": c.printed, "origin": c.origin, "reading": c.reading, "uses": list(c.uses),
+    out = {"id": c.id, "printed": c.printed, "origin": c.origin, "reading": c.reading, "assumes": c.assumes,
+           "uses": list(c.uses),
            "used_by": r.used_by, "defined_at": c.defined_at, "expected": c.expected, "status": r.status,
            "category": r.category, "as_expected": r.as_expected, "seconds": round(r.seconds, 3)}
     if r.verdict is not None:

@@ -95,7 +95,8 @@ class Sides:
     """Both sides of a relation for a batch. ``lhs``, ``rhs``: arrays (or Bounded) whose axis 0 is the batch; any
     further axes (arms, samples, coordinates) are all part of the relation (the worst entry counts); a tuple of
     such arrays is several parts of one relation (e.g. a lower and an upper bound). ``applies``: ``(N,)`` cases
-    the relation is about (others skipped); ``scale``: the divisor of the margin (default max(|lhs|, |rhs|))."""
+    the relation is about (others skipped); ``scale``: a floor of the divisor of the margin, max(|lhs|, |rhs|, scale)
+    (e.g. C_c for quantities homogeneous in W, so that nearly vanishing sides do not look tight)."""
     lhs: Any
     rhs: Any
     scale: Any = None
@@ -150,6 +151,7 @@ def _part_margins(lhs, rhs, scale, relation: str) -> np.ndarray:
         sc = np.maximum(np.abs(lhs), np.abs(rhs))
     else:
         lhs, rhs, sc = left_aligned(_value(lhs), _value(rhs), _value(scale))
+        sc = np.maximum(np.maximum(np.abs(lhs), np.abs(rhs)), np.abs(sc))
     slack = {"<": rhs - lhs, "<=": rhs - lhs, ">": lhs - rhs, ">=": lhs - rhs, "=": -np.abs(lhs - rhs)}[relation]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(slack == 0, 0.0, slack / sc)
@@ -318,25 +320,28 @@ def explore(domain: Domain, config: CheckConfig) -> Exploration:
             lo, hi = ranges.get(key, [v, v])
             ranges[key] = [min(lo, v), max(hi, v)]
 
-    # 1. bulk
-    total_share = sum(f.share for f in domain.families)
-    for fam in domain.families:
-        budget = int(round(config.cases * fam.share / total_share))
-        done = 0
-        while done < budget:
-            sizes = fam.sample_sizes(rng)
-            n = int(min(budget - done, max(8, 400_000 // max(1, domain.cells(sizes)))))
-            batch = fam.draw(rng, n, **sizes)
-            batch.family = fam.name
-            done += n
-            if len(batch):
-                note(batch, sizes, n)
-                _evaluate(relations, tracks, batch, counter, "bulk", domain)
+    # 1. bulk: the families in parallel processes (config.workers), each with its own random stream, merged in
+    #    family order: the result does not depend on the number of workers
+    for part in _bulk_parts(domain, config):
+        for name, count in part["families"].items():
+            families[name] = families.get(name, 0) + count
+        for key, (lo, hi) in part["ranges"].items():
+            old = ranges.get(key, [lo, hi])
+            ranges[key] = [min(old[0], lo), max(old[1], hi)]
+        dropped += part["dropped"]
+        for rid, (worst, cases) in part["tracks"].items():
+            t = tracks[rid]
+            t.cases += cases
+            t.bulk += cases
+            for m, _, case in worst:
+                t.worst.append((m, next(counter), case))
+            t.worst.sort(key=lambda w: w[:2])
+            del t.worst[KEEP:]
 
     # 2. targeted (Hypothesis)
     steering = [r for r in relations if r.steer]
 
-    @settings(max_examples=config.examples, database=None, deadline=None, derandomize=False,
+    @settings(max_examples=max(1, config.examples), database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.target], suppress_health_check=list(HealthCheck))
     @given(st.data())
     def targeted(data):
@@ -358,22 +363,72 @@ def explore(domain: Domain, config: CheckConfig) -> Exploration:
         with _without_local_constants():
             hypothesis_seed(config.seed)(targeted)()
 
-    # 3. local refinement, per relation, from its worst cases
-    for r in relations:
-        t = tracks[r.id]
-        step = 0.3
-        for _ in range(config.refine):
-            if not t.worst:
-                break
-            starts = [c for _, _, c in t.worst[:3]]
-            best = t.worst_margin
-            for start in starts:
-                batch = domain.perturb(start, rng, step)
-                if len(batch):
-                    _evaluate([r], tracks, batch, counter, "refined", domain)
-            step = step * (0.9 if t.worst_margin < best else 0.6)
-            step = max(step, 1e-9)
+    # 3. local refinement from every relation's worst cases: the starts are grouped by shape, perturbed together
+    #    with a shrinking step, and every relation is evaluated on every move (a move made for one relation can
+    #    be the worst case of another)
+    step = 0.3
+    for _ in range(config.refine):
+        starts: dict[tuple, dict[int, Cases]] = {}
+        for t in tracks.values():
+            for _, _, case in t.worst[:1]:
+                starts.setdefault(_shape(case), {})[id(case)] = case
+        for group in starts.values():
+            cases = list(group.values())
+            merged = Cases({k: np.concatenate([c[k] for c in cases]) for k in cases[0].arrays}, cases[0].family)
+            batch = domain.perturb(merged, rng, step, 16)
+            if len(batch):
+                _evaluate(relations, tracks, batch, counter, "refined", domain)
+        step = max(step * 0.75, 1e-6)
     return Exploration(tracks, families, ranges, dropped, time.perf_counter() - t0)
+
+
+_DOMAINS: dict[str, Domain] = {}
+
+
+def _bulk_family(name: str, config: CheckConfig, index: int) -> dict:
+    """The bulk phase of one family of the domain ``name`` (in a forked worker process or in this one): its own
+    random stream."""
+    domain = _DOMAINS[name]
+    fam = domain.families[index]
+    relations = relations_of(domain)
+    tracks = {r.id: Track(r) for r in relations}
+    counter = iter(range(10 ** 15))
+    rng = np.random.default_rng([config.seed, _stable_hash(domain.name), index])
+    total = sum(f.share for f in domain.families)
+    budget = int(round(config.cases * fam.share / total))
+    out = {"families": {}, "ranges": {}, "dropped": 0}
+    done = 0
+    while done < budget:
+        sizes = fam.sample_sizes(rng)
+        n = int(min(budget - done, max(8, 400_000 // max(1, domain.cells(sizes)))))
+        batch = fam.draw(rng, n, **sizes)
+        batch.family = fam.name
+        done += n
+        out["dropped"] += n - len(batch)
+        if not len(batch):
+            continue
+        out["families"][fam.name] = out["families"].get(fam.name, 0) + len(batch)
+        for key, v in sizes.items():
+            lo, hi = out["ranges"].get(key, [v, v])
+            out["ranges"][key] = [min(lo, v), max(hi, v)]
+        _evaluate(relations, tracks, batch, counter, "bulk", domain)
+    out["tracks"] = {rid: (t.worst, t.cases) for rid, t in tracks.items()}
+    return out
+
+
+def _bulk_parts(domain: Domain, config: CheckConfig) -> list[dict]:
+    indices = range(len(domain.families))
+    _DOMAINS[domain.name] = domain
+    if config.workers <= 1 or len(domain.families) < 2:
+        return [_bulk_family(domain.name, config, i) for i in indices]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(functools.partial(_bulk_family, domain.name, config), indices))
+
+
+def _shape(case: Cases) -> tuple:
+    return tuple((k, v.shape[1:]) for k, v in sorted(case.arrays.items()))
 
 
 def _stable_hash(text: str) -> int:

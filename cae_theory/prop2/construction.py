@@ -17,7 +17,8 @@ each case built into its construction once and shared by all the relations.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,73 @@ class Construction:
     d: Any          # (..., k, p) D_i(m, m), Eq. 10
     P: Any          # (..., p, p) 1 b^T + beta I
     M: Any          # (..., k, p, p) M_i, Eq. 9
-    Zh: Any         # (..., k, S, p) z_hat_si = M_i z_si
+    memo: dict = field(default_factory=dict, repr=False)   # quantities shared by several relations (see shared)
+
+    @functools.cached_property
+    def Zh(self):
+        """z_hat_si = M_i z_si: (..., k, S, p) (computed when a relation needs single codes)."""
+        return self.Z @ self.M.mT
+
+    @functools.cached_property
+    def code_norm(self):
+        """||z_si||_inf = max_m |z_si(m)|: (..., k, S) (the norm of Eqs. 41-43, see cae_theory.prop2.gap)."""
+        if "code_norm" not in self.memo:
+            self.memo["code_norm"] = arith.absolute(self.Z).max(axis=-1)
+        return self.memo["code_norm"]
+
+    @functools.cached_property
+    def G_second(self):
+        """sum_s z_sj z_sj^T for the second arm j of every pair i < j: (..., P, p, p) (independent of beta)."""
+        if "G_second" in self.memo:
+            return self.memo["G_second"]
+        from cae_theory.prop2.notation import pairs
+        _, J = pairs(self.k)
+        ZJ = self.Z[..., J, :, :]
+        self.memo["G_second"] = ZJ.mT @ ZJ
+        return self.memo["G_second"]
+
+    @functools.cached_property
+    def X_pairs(self):
+        """sum_s (z_si - z_sj) z_sj^T for every pair i < j: (..., P, p, p) (independent of beta)."""
+        if "X_pairs" in self.memo:
+            return self.memo["X_pairs"]
+        from cae_theory.prop2.notation import pair_differences, pairs
+        _, J = pairs(self.k)
+        self.memo["X_pairs"] = pair_differences(self.Z).mT @ self.Z[..., J, :, :]
+        return self.memo["X_pairs"]
+
+    @functools.cached_property
+    def V_row(self):
+        """V_i(n, m): (..., k, p)."""
+        return row_n(self.V, self.b)
+
+    @functools.cached_property
+    def W_nn(self):
+        """W(n, n) = b^T W b: (...)."""
+        return entry_nn(self.W, self.b)
+
+    @functools.cached_property
+    def W_diag(self):
+        """W(m, m): (..., p)."""
+        return arith.diagonal(self.W)
+
+    def with_beta(self, beta, key: str | None = None) -> "Construction":
+        """The construction of the same codes with another beta (same n): V, W, n, b, gamma are reused, D_i, M_i
+        and the new codes recomputed. ``key``: remember it under this name (several relations use one beta)."""
+        if key is not None and ("beta", key) in self.memo:
+            return self.memo[("beta", key)]
+        c = construct(self.Z, beta, n=self.n, stats=self)
+        for name in ("G_second", "X_pairs", "code_norm"):   # beta-independent: shared with the new construction
+            if name in self.memo:
+                c.memo[name] = self.memo[name]
+        if key is not None:
+            self.memo[("beta", key)] = c
+        return c
+
+    @property
+    def D(self):
+        """D_i as diagonal matrices: (..., k, p, p)."""
+        return arith.diag_embed(self.d)
 
     @property
     def k(self) -> int:
@@ -63,6 +130,16 @@ class Construction:
     @property
     def p(self) -> int:
         return self.Z.shape[-1]
+
+
+def shared(fn):
+    """Compute ``fn(c)`` once per construction (several relations use the same quantity)."""
+    @functools.wraps(fn)
+    def wrapper(c):
+        if fn.__name__ not in c.memo:
+            c.memo[fn.__name__] = fn(c)
+        return c.memo[fn.__name__]
+    return wrapper
 
 
 def row_n(A, b):
@@ -97,15 +174,19 @@ def _clip_correlation(x):
     return np.clip(x, -1.0, 1.0)
 
 
-def construct(Z, beta, n=None, d=None) -> Construction:
+def construct(Z, beta, n=None, d=None, stats: Construction | None = None) -> Construction:
     """The construction for codes ``Z: (..., k, S, p)`` and ``beta: (...)``. ``n``: the coordinate (default
     argmin_m W(m, m)); ``d``: D_i(m, m) ``(..., k, p)`` (default Eq. 10) -- symbolic certificates pass free
-    symbols, for identities that hold for every diagonal D_i."""
+    symbols, for identities that hold for every diagonal D_i; ``stats``: a construction of the same codes whose
+    V_i, W_ij, W are reused (see Construction.with_beta)."""
     k, S, p = Z.shape[-3:]
-    V = latent_covariance(Z)
-    Wp = pair_scatter(Z)
-    W = Wp.sum(axis=-3)
-    C = arith.trace(W)
+    if stats is not None:
+        V, Wp, W, C = stats.V, stats.Wp, stats.W, stats.C
+    else:
+        V = latent_covariance(Z)
+        Wp = pair_scatter(Z)
+        W = Wp.sum(axis=-3)
+        C = arith.trace(W)
     n = select_n(W) if n is None else np.asarray(n)
     b = one_hot(n, p)
     if arith.is_symbolic(Z):                                        # exact 0 and 1, no float in sympy terms
@@ -118,8 +199,21 @@ def construct(Z, beta, n=None, d=None) -> Construction:
     eye = np.eye(p, dtype=object) if arith.is_symbolic(Z) else np.eye(p)
     P = arith.outer(np.ones(b.shape, dtype=b.dtype), b) + beta_ * eye   # (..., p, p): 1 b^T + beta I
     M = d[..., :, :, None] * P[..., None, :, :]                   # (..., k, p, p): D_i (1 b^T + beta I)
-    Zh = Z @ M.mT
-    return Construction(Z, beta, V, Wp, W, C, n, b, gamma, d, P, M, Zh)
+    return Construction(Z, beta, V, Wp, W, C, n, b, gamma, d, P, M)
+
+
+def batchnorm_construction(Z, beta) -> Construction:
+    """The construction of Prop. 2's proof for one case, with its arguments checked: k-CBNAE codes
+    ``Z: (k, S, p)`` (k >= 2, |S| >= 2; mean 0 and unit variance within KCBNAE_ATOL) with tr(W) > 0, and
+    ``0 < beta < 1``. Raises ValueError or TypeError naming the argument and the rule."""
+    from cae_theory.validation import as_beta, as_codes, require_kcbnae
+    Z = as_codes(Z)
+    require_kcbnae(Z)
+    beta = as_beta(beta)
+    c = construct(Z, beta)
+    if not float(c.C) > 0:
+        raise ValueError("Z must have C_coupling = tr(W) > 0 (Prop. 2 assumes C_coupling > 0); all arms coincide")
+    return c
 
 
 def derive(arrays: dict, lift) -> Construction:
@@ -158,9 +252,10 @@ def certify(relation: srch.Relation, sizes=SIZES, free_d: bool = True) -> dict:
     for k, S, p in sizes:
         for n in range(p):
             c = symbolic_construction(k, S, p, n, free_d)
-            s = relation.sides({}, c)
-            if not arith.expand_is_zero(np.asarray(s.lhs, dtype=object) - np.asarray(s.rhs, dtype=object)):
-                return {"ok": False, "failed_at": {"k": k, "S": S, "p": p, "n": n}, "scope": ""}
+            for lhs, rhs, _ in relation.sides({}, c).parts():
+                lhs, rhs = srch.left_aligned(np.asarray(lhs, dtype=object), np.asarray(rhs, dtype=object))
+                if not arith.expand_is_zero(lhs - rhs):
+                    return {"ok": False, "failed_at": {"k": k, "S": S, "p": p, "n": n}, "scope": ""}
             done.append([k, S, p])
     scope = "symbolic zero-mean codes (k, |S|, p) in " + ", ".join(map(str, sorted({tuple(x) for x in done}))) + \
             ", every n; D_i " + ("free positive diagonal" if free_d else "from Eq. 10")
@@ -169,7 +264,7 @@ def certify(relation: srch.Relation, sizes=SIZES, free_d: bool = True) -> dict:
 
 def identity(id_: str, sides, note: str = "", sizes=SIZES, free_d: bool = True) -> Identity:
     """An identity of the construction, decided once: sympy on symbolic constructions + numbers in Bounded."""
-    rel = srch.register(srch.Relation(id_, DOMAIN, "=", sides, steer=False))
+    rel = srch.Relation(id_, DOMAIN, "=", sides, steer=False)   # decided in Bounded numbers, not searched
 
     def certificate() -> dict:
         return certify(rel, sizes, free_d)

@@ -32,7 +32,7 @@ P_RANGE = range(2, 7)
 
 
 def _diag(c: Construction):
-    return arith.diagonal(c.W)
+    return c.W_diag
 
 
 # --- the choice of n, b and gamma ---------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def _diag(c: Construction):
 def _gamma_sentence(arrays, c: Construction) -> srch.Sides:
     """'b^T W b <= gamma W(m,m) for any m' with some gamma < 1 (what Q(0) > 0 needs, Eq. 38), i.e.
     W(n, n) < W(m, m) for every m -- including m = n."""
-    return srch.Sides(entry_nn(c.W, c.b)[..., None], _diag(c))
+    return srch.Sides(c.W_nn[..., None], _diag(c))
 
 
 GAMMA_SENTENCE = relation("eq6.gamma", "<", _gamma_sentence, searched=False)
@@ -78,6 +78,13 @@ GAMMA = claim(
         "proved", kind="restatement"))
 
 
+def lemma_weighted_sum(z3):
+    """Eq. 2's mechanism, one term at a time: 0 <= a <= c and x >= 0 give a x <= c x; summed over the terms (any
+    number of them), sum_m a_m x_m <= c sum_m x_m."""
+    a, c, x = z3.Reals("a c x")
+    return [a >= 0, a <= c, x >= 0], a * x <= c * x
+
+
 # --- Eq. 5 ---------------------------------------------------------------------------------------------------
 
 def _eq5(arrays, c: Construction) -> srch.Sides:
@@ -91,7 +98,7 @@ EQ5 = claim("eq5", "C_c = tr(W)", registry=CLAIMS, expected="certified",
 # --- Eq. 6 ---------------------------------------------------------------------------------------------------
 
 def _eq6(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(entry_nn(c.W, c.b), arith.trace(c.W) / c.p, scale=c.C)
+    return srch.Sides(c.W_nn, arith.trace(c.W) / c.p, scale=c.C)
 
 
 EQ6 = claim(
@@ -110,16 +117,16 @@ def _eq7_trace(arrays, c: Construction) -> srch.Sides:
 
 def _geometric(c: Construction):
     """sum_m sqrt(W(n,n) W(m,m))."""
-    return arith.sqrt(entry_nn(c.W, c.b)[..., None] * _diag(c)).sum(axis=-1)
+    return arith.sqrt(c.W_nn[..., None] * _diag(c)).sum(axis=-1)
 
 
 def _arithmetic(c: Construction):
     """sum_m (W(n,n) + W(m,m)) / 2."""
-    return ((entry_nn(c.W, c.b)[..., None] + _diag(c)) / 2).sum(axis=-1)
+    return ((c.W_nn[..., None] + _diag(c)) / 2).sum(axis=-1)
 
 
 def _eq7_cs(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(row_n(c.W, c.b), arith.sqrt(entry_nn(c.W, c.b)[..., None] * _diag(c)), scale=c.C)
+    return srch.Sides(row_n(c.W, c.b), arith.sqrt(c.W_nn[..., None] * _diag(c)), scale=c.C)
 
 
 def _eq7_am_gm(arrays, c: Construction) -> srch.Sides:
@@ -188,7 +195,7 @@ EQ7 = claim(
 # --- Eq. 8 ---------------------------------------------------------------------------------------------------
 
 def _eq8_abs(arrays, c: Construction) -> srch.Sides:
-    r = row_n(c.V, c.b)                                                   # (..., k, p): V_i(n, m)
+    r = c.V_row                                                   # (..., k, p): V_i(n, m)
     return srch.Sides((r, -1.0), (1.0, r))                                # -1 <= V_i(n, m) <= 1
 
 
@@ -208,7 +215,7 @@ EQ8_ABS = claim(
 
 def _min_corr(c: Construction):
     """min_m V_i(n, m) per arm: (..., k)."""
-    return -((-row_n(c.V, c.b)).max(axis=-1))
+    return -((-c.V_row).max(axis=-1))
 
 
 def _eq8(arrays, c: Construction) -> srch.Sides:
@@ -242,7 +249,7 @@ EQ8 = claim(
     correction=Correction(
         "min_m V_i(n,m) < 1 for every arm i that has a coordinate gap >= eps (at least one arm, by hypothesis): "
         "if V_i(n,m) = 1 for all m, then sum_s (z_si(m) - z_si(n))^2 = 2(|S|-1)(1 - V_i(n,m)) = 0 and the arm lies "
-        "on the line", Searched(relation("eq8.corrected", "<", _eq8_gap_arms)), "searched", kind="assumption"))
+        "on the line", Searched(relation("eq8.corrected", "<", _eq8_gap_arms)), "searched", kind="restatement"))
 
 
 __all__ = ["CLAIMS", "ON_LINE", "lemma_min_below_mean"]

@@ -24,7 +24,7 @@ shift = 0 (Prop. 1's proof needs that; the Definition does not ask for it).
 
 Every quantity is written with :mod:`cae_theory.arith` operations (floats, Bounded, sympy). :data:`DOMAIN` is the
 search domain of the claims about k-CAEs (Definition, Eq. 1, Remark, Prop. 1): the families of
-:mod:`cae_theory.cases.kcae`. The validated entry points for users are :func:`encode`, :func:`recon_loss`,
+:mod:`cae_theory.cases.kcae`; :data:`CORRECTED_DOMAIN` keeps to the corrected Prop. 1 (lambda > 0, c(0) = 0). The validated entry points for users are :func:`encode`, :func:`recon_loss`,
 :func:`coupling_loss`, :func:`kcae_loss` and :class:`ConvexCost`.
 """
 from __future__ import annotations
@@ -232,8 +232,8 @@ class KCAECase:
 
 DOMAIN = srch.Domain("k-CAEs", cases.kcae_families(), KCAECase, cases.perturb, cases.witness, cases.cells,
                      "k-CAEs (linear and quadratic arms) with a convex cost c, a norm, eps = u max||z|| and lambda")
-OUTSIDE_DOMAIN = srch.Domain("k-CAEs outside the assumptions below Eq. 1", cases.outside_families(), KCAECase,
-                             cases.perturb, cases.witness, cases.cells, cases.OUTSIDE_FAMILIES_NOTE)
+CORRECTED_DOMAIN = srch.Domain("k-CAEs with lambda > 0 and c(0) = 0", cases.corrected_families(), KCAECase,
+                               cases.perturb, cases.witness, cases.cells, cases.CORRECTED_NOTE)
 
 
 def relation(id_: str, rel: str, sides, domain: srch.Domain = DOMAIN, steer: bool = True,
@@ -433,7 +433,7 @@ def kcae_loss(X, encoders, decoders, lam: float, c: Callable = squared_norm) -> 
     return recon_loss(X, encoders, decoders) + lam * coupling_loss(X, encoders, c)
 
 
-__all__ = ["CLAIMS", "COST_KINDS", "ConvexCost", "DOMAIN", "KCAECase", "OUTSIDE_DOMAIN", "check_kcae", "codes",
+__all__ = ["CLAIMS", "CORRECTED_DOMAIN", "COST_KINDS", "ConvexCost", "DOMAIN", "KCAECase", "check_kcae", "codes",
            "convex_cost", "cost_at_zero", "coupling_cost", "coupling_loss", "decoded", "encode", "kcae_loss",
            "lead", "loss", "recon_cost", "recon_cost_trace", "coupling_cost_trace", "recon_loss", "relation",
            "squared_norm", "symbolic_kcae"]

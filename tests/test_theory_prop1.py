@@ -56,10 +56,14 @@ def test_probes_are_marked_as_probes(results):
 
 
 def test_searches_report_their_depth_and_reach_the_edges(results):
-    """The searched claim saw the whole budget; the k-CAE search covers lambda = 0, |S| = 2, p' = p + 1,
-    quadratic arms and c(0) = 0 / > 0 (families named in cae_theory.cases.kcae)."""
+    """Every search saw the whole budget; the k-CAE search covers lambda = 0, |S| = 2, p' = p + 1, quadratic arms
+    and c(0) = 0 / > 0, the corrected statement's search |S| = 1 and p' <= p (families in cae_theory.cases.kcae)."""
+    for cid, r in results.items():
+        for v in (r, r.get("correction") or {}):
+            for e in v.get("evidence", []):
+                if e["kind"] == "search":
+                    assert e["details"]["cases"] >= SMALL.cases and len(e["details"]["families"]) >= 5, cid
     (ev,) = [e for e in results["prop1.assumptions_unused"]["evidence"] if e["kind"] == "search"]
-    assert ev["details"]["cases"] >= SMALL.cases
     assert ev["details"]["ranges"]["S"][0] == 1 and ev["details"]["ranges"]["dp"][0] <= 0
     (ev,) = [e for e in results["prop1.norm"]["evidence"] if e["kind"] == "search"]
     families = ev["details"]["families"]
@@ -320,9 +324,10 @@ def test_eq2_sides_hand_example():
 
 # ------------------------------------------------------------------------------------------- the families
 
-@pytest.mark.parametrize("family", kcae_cases.kcae_families() + kcae_cases.outside_families(),
-                         ids=lambda f: f.name)
-def test_families_build_what_they_promise(family):
+@pytest.mark.parametrize("domain, family", [("kcae", f) for f in kcae_cases.kcae_families()]
+                         + [("corrected", f) for f in kcae_cases.corrected_families()],
+                         ids=lambda v: v if isinstance(v, str) else v.name)
+def test_families_build_what_they_promise(domain, family):
     rng = np.random.default_rng(7)
     sizes = family.sample_sizes(rng)
     c = family.draw(rng, 16, **sizes)
@@ -334,8 +339,10 @@ def test_families_build_what_they_promise(family):
     assert np.all(a["u"] > 0) and np.all(a["lam"] >= 0)
     c0 = a["c_offset"] + np.abs(a["c_shift"]).sum(axis=1)                # c(0) = 0 iff offset = 0 = shift
     name = family.name
-    if name == "c_zero_at_origin" or name in {f.name for f in kcae_cases.outside_families()}:
+    if name == "c_zero_at_origin" or domain == "corrected":
         assert np.all(c0 == 0)
+    if domain == "corrected":
+        assert np.all(a["lam"] > 0) and P >= 1
     if name == "c_positive_at_origin":
         assert np.all(c0 > 0)
     if name == "edge_sizes":
@@ -346,6 +353,7 @@ def test_families_build_what_they_promise(family):
         assert np.any(a["Eq"] != 0) and np.any(a["Dq"] != 0)
     if name == "tied_arms":
         assert np.all([np.array_equal(a["X"][n, 0], a["X"][n, 1]) for n in range(16)])
+        assert not np.any([np.array_equal(a["X"][n, 0], a["X"][n, 2]) for n in range(16)])
     if name == "single_sample":
         assert S == 1
     if name == "no_compression":

@@ -25,14 +25,14 @@ Each family aims at an edge of the hypotheses (Prop. 1 and the assumptions below
 - ``quadratic_arms``: non-linear continuous encoders and decoders;
 - ``lambda_edges``: lambda = 0 (allowed by the Definition), 1e-12..1e-6 and 1e6..1e12;
 - ``c_zero_at_origin`` / ``c_positive_at_origin``: c(0) = 0 exactly (offset 0, shift 0) / c(0) > 0;
-- ``tied_arms``: some arms equal to arm 0 (inputs and encoders): zero differences, C_coupling can be 0;
+- ``tied_arms``: arm 1 equal to arm 0 (inputs and encoders), arm 2 not: some differences exactly 0;
 - ``line_inputs``: inputs of rank one (all x_si on one line per arm);
 - ``scales``: inputs, encoders and decoders each scaled by 10^-6..10^6;
 - ``eps_above``: u in [1, 1e3] (eps above every code: beta = 1/2);
 - ``many_arms``: k up to 12; ``large_S``: |S| up to 300.
 
-:data:`OUTSIDE_FAMILIES` drop the assumptions below Eq. 1 (|S| = 1, p' <= p), for the probe that Prop. 1's proof
-does not use them.
+:func:`corrected_families` keep to the hypotheses of the corrected Prop. 1 (lambda > 0, c(0) = 0), also outside the
+assumptions below Eq. 1 (|S| = 1, p' <= p), which the proof does not use.
 """
 from __future__ import annotations
 
@@ -109,6 +109,9 @@ def _costs(rng, n: int, p: int, at_origin: str) -> dict[str, np.ndarray]:
 
 
 def _lams(rng, n: int, kind: str) -> np.ndarray:
+    """'edges': 0, 1e-12..1e-6 or 1e6..1e12 (a third each); 'positive': 1e-12..1e12; else 1e-3..1e3."""
+    if kind == "positive":
+        return _loguniform(rng, -12, 12, n)
     if kind == "edges":
         which = rng.integers(0, 3, n)
         return np.where(which == 0, 0.0, np.where(which == 1, _loguniform(rng, -12, -6, n),
@@ -141,10 +144,11 @@ def draw_kcaes(rng: np.random.Generator, n: int, k: int, S: int, p: int, dp: int
     if arms == "quadratic":
         arrays["Eq"] = rng.standard_normal((n, k, p, P)) * se / sx * _loguniform(rng, -3, 1, (n, 1, 1, 1))
         arrays["Dq"] = rng.standard_normal((n, k, P, p)) * sd / (se * sx) * _loguniform(rng, -3, 1, (n, 1, 1, 1))
-    if tied:
+    if tied:                                                    # arm 1 equals arm 0, arm 2 differs (k >= 3)
         same = rng.random((n, k)) < 0.5
         same[:, 0] = False
-        same[:, 1] = True                                       # at least one pair of equal arms
+        same[:, 1] = True
+        same[:, 2:3] = False
         for key in ("X", "E", "Eq"):
             if key in arrays:
                 arrays[key] = np.where(same[:, :, None, None], arrays[key][:, :1], arrays[key])
@@ -178,7 +182,7 @@ def kcae_families() -> tuple[Family, ...]:
         _family("lambda_edges", 0.8, lam="edges"),
         _family("c_zero_at_origin", 1.5, costs="zero"),
         _family("c_positive_at_origin", 0.8, costs="positive"),
-        _family("tied_arms", 0.8, tied=True),
+        _family("tied_arms", 0.8, _sizes(k=(3, 5)), tied=True),
         _family("line_inputs", 0.6, line=True),
         _family("scales", 0.8, scales=(-6.0, 6.0)),
         _family("eps_above", 0.5, u="above"),
@@ -188,16 +192,29 @@ def kcae_families() -> tuple[Family, ...]:
     )
 
 
-OUTSIDE_FAMILIES_NOTE = "|S| = 1 and/or p' <= p (the assumptions below Eq. 1 dropped)"
+CORRECTED_NOTE = ("k-CAEs with lambda > 0 and c(0) = 0 (the corrected Prop. 1), with and without the assumptions "
+                  "below Eq. 1 (|S| = 1, p' <= p)")
 
 
-def outside_families() -> tuple[Family, ...]:
-    """k-CAEs that violate the assumptions below Eq. 1: one sample (|S| = 1), no compression (p' <= p), both."""
+def corrected_families() -> tuple[Family, ...]:
+    """k-CAEs inside the corrected Prop. 1 (lambda > 0 from 1e-12 to 1e12, c(0) = 0), at the same edges as
+    :func:`kcae_families`, and outside the assumptions below Eq. 1: one sample (|S| = 1), no compression
+    (p' <= p), both."""
+    def fam(name, share=1.0, sizes=None, **options):
+        return _family(name, share, sizes, costs="zero", lam="positive", **options)
     return (
-        _family("single_sample", 1.0, _sizes(S=(1, 1)), costs="zero"),
-        _family("no_compression", 1.0, _sizes(dp=(-2, 0), p=(2, 4)), costs="zero"),
-        _family("single_sample_no_compression", 1.0, _sizes(S=(1, 1), dp=(-2, 0), p=(2, 4)), costs="zero",
-                arms="quadratic"),
+        fam("gaussian", 1.5),
+        fam("edge_sizes", 1.0, _sizes(S=(2, 2), dp=(1, 1))),
+        fam("quadratic_arms", 1.0, arms="quadratic"),
+        fam("line_inputs", 0.5, line=True),
+        fam("scales", 0.8, scales=(-6.0, 6.0)),
+        fam("eps_above", 0.5, u="above"),
+        fam("large_dims", 0.4, _sizes(k=(2, 3), S=(2, 4), p=(3, 6), dp=(1, 3))),
+        fam("many_arms", 0.3, _sizes(k=(6, 12), S=(2, 4), p=(1, 2))),
+        fam("large_S", 0.15, _sizes(k=(2, 3), S=(50, 300), p=(1, 2))),
+        fam("single_sample", 0.8, _sizes(S=(1, 1))),
+        fam("no_compression", 0.8, _sizes(dp=(-1, 0), p=(2, 4))),
+        fam("single_sample_no_compression", 0.6, _sizes(S=(1, 1), dp=(-1, 0), p=(2, 4)), arms="quadratic"),
     )
 
 
@@ -205,7 +222,7 @@ _CONTINUOUS = ("X", "E", "Eq", "D", "Dq")   # Eq, Dq: quadratic families only
 
 
 def perturb(cases: Cases, rng: np.random.Generator, step: float, copies: int = 32) -> Cases:
-    """Local moves around one case: relative Gaussian steps of size ``step`` on X, E, Eq, D, Dq (zero arrays stay
+    """Local moves around each case (``copies`` each): relative Gaussian steps of size ``step`` on X, E, Eq, D, Dq (zero arrays stay
     zero, tied arms stay tied), on log(u), log(lambda) (0 stays 0), log(weight), log(delta), and on the offset and
     shift where they are non-zero. T, Tinv and the norm are kept (exact pairs)."""
     a = {key: np.repeat(v, copies, axis=0) for key, v in cases.arrays.items()}
@@ -215,11 +232,12 @@ def perturb(cases: Cases, rng: np.random.Generator, step: float, copies: int = 3
         size = np.abs(v).max(axis=tuple(range(1, v.ndim)), keepdims=True)
         moved = v + step * size * rng.normal(size=v.shape)
         a[key] = np.where(v == 0, 0.0, moved)
-    X0, E0 = cases["X"][0], cases["E"][0]
-    tied = np.array([np.array_equal(X0[i], X0[0]) and np.array_equal(E0[i], E0[0]) for i in range(len(X0))])
-    tied[0] = False
+    X, E = cases["X"], cases["E"]
+    tied = np.all(X == X[:, :1], axis=(2, 3)) & np.all(E == E[:, :1], axis=(2, 3))   # (cases, k): arm i = arm 0
+    tied[:, 0] = False
+    tied = np.repeat(tied, copies, axis=0)
     for key in [key for key in ("X", "E", "Eq") if key in a]:
-        a[key] = np.where(tied[None, :, None, None], a[key][:, :1], a[key])
+        a[key] = np.where(tied[:, :, None, None], a[key][:, :1], a[key])
     for key in ("u", "lam", "c_weight", "c_delta", "c_offset"):
         a[key] = a[key] * np.exp(step * rng.normal(size=n))
     a["c_shift"] = a["c_shift"] * (1 + step * rng.normal(size=a["c_shift"].shape))
@@ -248,5 +266,5 @@ def cells(sizes: dict) -> int:
     return k * S * P + 2 * k * p * P + k * (k - 1) // 2 * S * p + 3 * p * p
 
 
-__all__ = ["COST_KINDS", "NORM_KINDS", "cells", "draw_kcaes", "exact_invertible", "kcae_families",
-           "outside_families", "perturb", "witness"]
+__all__ = ["CORRECTED_NOTE", "COST_KINDS", "NORM_KINDS", "cells", "corrected_families", "draw_kcaes",
+           "exact_invertible", "kcae_families", "perturb", "witness"]

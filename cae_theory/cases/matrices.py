@@ -4,8 +4,8 @@ values), built constructively in batches (batch axis first).
 Eq. 2: ``a: (N, p)`` the diagonal of A, ``B: (N, p, p)``. Families aim at the edges of its hypotheses:
 ``generic`` (a >= 0, diag(B) >= 0, off-diagonal entries of any sign), ``zeros`` (some a_m and some B(m,m) exactly
 0), ``ties`` (every a_m equal: the bound holds with equality), ``spread`` (the largest a_m where B(m,m) is small),
-``scales`` (a and B each scaled by 10^-120..10^120), and the probes' families ``negative_diagonal`` (some
-B(m,m) < 0: the printed hypothesis dropped) and ``negative_a`` (some a_m < 0).
+``scales`` (a and B each scaled by 10^-120..10^120); each in three variants (one search domain each): inside the
+hypotheses, with some B(m,m) < 0 (the printed hypothesis dropped), with some a_m < 0.
 
 Algorithm 1: ``U: (N, n, r)`` and ``V: (N, m, r)`` with orthonormal columns (Householder QR of Gaussian matrices,
 orthonormal to rounding), ``s: (N, r)`` positive, r = min(n, m); the case's matrix is B = U diag(s) V^T computed in
@@ -30,7 +30,9 @@ def _loguniform(rng, lo: float, hi: float, size) -> np.ndarray:
 
 # --- Eq. 2 ------------------------------------------------------------------------------------------------------
 
-def _eq2(rng, n: int, p: int, family: str) -> Cases:
+def _eq2(rng, n: int, p: int, family: str, variant: str) -> Cases:
+    """Pairs (a, B) of a base ``family`` with a >= 0 and diag(B) >= 0; ``variant`` 'negative_diagonal' then makes
+    some B(m,m) < 0 (at least one), 'negative_a' some a_m < 0 (at least one)."""
     a = np.abs(rng.normal(size=(n, p))) * _loguniform(rng, -3, 3, (n, 1))
     B = rng.normal(size=(n, p, p)) * _loguniform(rng, -3, 3, (n, 1, 1))
     idx = np.arange(p)
@@ -47,14 +49,14 @@ def _eq2(rng, n: int, p: int, family: str) -> Cases:
     elif family == "scales":
         a = a * _loguniform(rng, -120, 120, (n, 1))
         B = B * _loguniform(rng, -120, 120, (n, 1, 1))
-    elif family == "negative_diagonal":
+    if variant != "hypotheses":
         flip = rng.random((n, p)) < 0.5
         flip[np.arange(n), rng.integers(0, p, n)] = True
-        B[:, idx, idx] = np.where(flip, -B[:, idx, idx], B[:, idx, idx])
-    elif family == "negative_a":
-        flip = rng.random((n, p)) < 0.5
-        flip[np.arange(n), rng.integers(0, p, n)] = True
-        a = np.where(flip, -a, a)
+        if variant == "negative_diagonal":
+            B[:, idx, idx] = np.where(flip, -np.maximum(B[:, idx, idx], 1e-3 * np.abs(B).max(axis=(1, 2))[:, None]),
+                                      B[:, idx, idx])
+        else:
+            a = np.where(flip, -np.maximum(a, 1e-3 * a.max(axis=1, keepdims=True) + 1e-300), a)
     return Cases({"a": a, "B": B}, family)
 
 
@@ -64,11 +66,17 @@ def _eq2_sizes(p=(1, 8)):
     return sample, st.fixed_dictionaries({"p": st.integers(*p)})
 
 
-def eq2_families() -> tuple[Family, ...]:
+EQ2_VARIANTS = ("hypotheses", "negative_diagonal", "negative_a")
+
+
+def eq2_families(variant: str = "hypotheses") -> tuple[Family, ...]:
+    """The five base families, inside Eq. 2's hypotheses or with one of them dropped (:data:`EQ2_VARIANTS`)."""
+    if variant not in EQ2_VARIANTS:
+        raise ValueError(f"variant must be one of {EQ2_VARIANTS}, got {variant!r}")
+
     def fam(name, share=1.0):
-        return Family(name, *_eq2_sizes(), draw=lambda rng, n, p: _eq2(rng, n, p, name), share=share)
-    return (fam("generic", 1.5), fam("zeros"), fam("ties", 0.7), fam("spread", 0.7), fam("scales", 0.7),
-            fam("negative_diagonal", 1.5), fam("negative_a", 1.0))
+        return Family(name, *_eq2_sizes(), draw=lambda rng, n, p: _eq2(rng, n, p, name, variant), share=share)
+    return (fam("generic", 1.5), fam("zeros"), fam("ties", 0.7), fam("spread", 0.7), fam("scales", 0.7))
 
 
 def eq2_perturb(cases: Cases, rng: np.random.Generator, step: float, copies: int = 32) -> Cases:
@@ -148,7 +156,8 @@ def alg1_perturb(cases: Cases, rng: np.random.Generator, step: float, copies: in
     """Steps on log(s) (sizes kept; U, V re-orthonormalised after a Gaussian step)."""
     U = np.repeat(cases["U"], copies, axis=0)
     V = np.repeat(cases["V"], copies, axis=0)
-    s = np.repeat(cases["s"], copies, axis=0) * np.exp(step * rng.normal(size=(copies,) + cases["s"].shape[1:]))
+    s = np.repeat(cases["s"], copies, axis=0)
+    s = s * np.exp(step * rng.normal(size=s.shape))
     U = np.linalg.qr(U + step * rng.normal(size=U.shape))[0]
     V = np.linalg.qr(V + step * rng.normal(size=V.shape))[0]
     return Cases({"U": U, "s": s, "V": V}, cases.family)
@@ -167,5 +176,5 @@ def alg1_cells(sizes: dict) -> int:
     return 3 * (m + extra) * m
 
 
-__all__ = ["alg1_cells", "alg1_families", "alg1_perturb", "alg1_witness", "eq2_cells", "eq2_families",
+__all__ = ["EQ2_VARIANTS", "alg1_cells", "alg1_families", "alg1_perturb", "alg1_witness", "eq2_cells", "eq2_families",
            "eq2_perturb", "eq2_witness"]

@@ -7,8 +7,8 @@
      entries, we have tr(AB) = sum_m A(m,m) B(m,m) <= max_m A(m,m) tr(B)."                          (Eq. 2)
 
 The Remark is checked on the k-CAE domain (:data:`cae_theory.definition.DOMAIN`), whose cases carry an invertible
-T with its exact inverse; Eq. 2 on its own domain of pairs ``a: (..., p)`` (the diagonal of A) and
-``B: (..., p, p)`` (:mod:`cae_theory.cases.matrices`), with families that drop each hypothesis in turn.
+T with its exact inverse; Eq. 2 on domains of pairs ``a: (..., p)`` (the diagonal of A) and ``B: (..., p, p)``
+(:mod:`cae_theory.cases.matrices`): inside its hypotheses, with diag(B) >= 0 dropped, with A >= 0 dropped.
 """
 from __future__ import annotations
 
@@ -114,13 +114,18 @@ def _signs(arrays) -> tuple[np.ndarray, np.ndarray]:
     return np.all(a >= 0, axis=-1), np.all(np.diagonal(B, axis1=-2, axis2=-1) >= 0, axis=-1)
 
 
-EQ2_DOMAIN = srch.Domain("Eq. 2 pairs (A, B)", matrices.eq2_families(), lambda arrays, lift: None,
-                         matrices.eq2_perturb, matrices.eq2_witness, matrices.eq2_cells,
-                         "A = diag(a), B square; the signs of a and diag(B) varied family by family")
+def _eq2_domain(variant: str, what: str) -> srch.Domain:
+    return srch.Domain(f"Eq. 2 pairs (A, B), {what}", matrices.eq2_families(variant), lambda arrays, lift: None,
+                       matrices.eq2_perturb, matrices.eq2_witness, matrices.eq2_cells, f"A = diag(a), B square; {what}")
 
 
-def eq2_relation(id_: str, rel: str, sides, steer: bool = True) -> srch.Relation:
-    return srch.register(srch.Relation(id_, EQ2_DOMAIN, rel, sides, steer))
+EQ2_DOMAIN = _eq2_domain("hypotheses", "a >= 0 and diag(B) >= 0")
+EQ2_NEGATIVE_DIAGONAL_DOMAIN = _eq2_domain("negative_diagonal", "a >= 0 and some B(m,m) < 0")
+EQ2_NEGATIVE_A_DOMAIN = _eq2_domain("negative_a", "some a_m < 0 and diag(B) >= 0")
+
+
+def eq2_relation(id_: str, rel: str, sides, domain: srch.Domain = EQ2_DOMAIN) -> srch.Relation:
+    return srch.register(srch.Relation(id_, domain, rel, sides))
 
 
 def _eq2(arrays, _) -> srch.Sides:
@@ -173,7 +178,7 @@ EQ2_ANY_SIGN_A = claim(
     "eq2.bound.any_sign_a", "Probe: Eq. 2's bound with A(m,m) of any sign (the hypothesis A >= 0 dropped), "
     "diag(B) >= 0", origin="probe", registry=CLAIMS, expected="proved", uses=("eq2",),
     decide=Proved("every p: the termwise lemma of eq2.bound does not use A(m,m) >= 0", lemma=lemma_eq2_term,
-                  cross_check=eq2_relation("eq2.bound.any_sign_a", "<=", _eq2_any_sign_a),
+                  cross_check=eq2_relation("eq2.bound.any_sign_a", "<=", _eq2_any_sign_a, EQ2_NEGATIVE_A_DOMAIN),
                   note="A(m,m) >= 0 is not needed for the bound; diag(B) >= 0 is (eq2.negative_diagonal)."))
 
 
@@ -209,11 +214,13 @@ EQ2_NEGATIVE_DIAGONAL = claim(
     "eq2.negative_diagonal", "Probe: Eq. 2's bound for a B with a negative diagonal entry (the hypothesis "
     "diag(B) >= 0 dropped, as Eq. 20 does)", origin="probe", registry=CLAIMS, expected="fails", uses=("eq2",),
     decide=Witnessed(_eq2_negative_diagonal_witness, "one exact case: A = diag(1, 0), B = diag(1, -1)",
-                     also=Searched(eq2_relation("eq2.negative_diagonal", "<=", _eq2_negative_diagonal))),
+                     also=Searched(eq2_relation("eq2.negative_diagonal", "<=", _eq2_negative_diagonal,
+                                                EQ2_NEGATIVE_DIAGONAL_DOMAIN))),
     correction=Correction(
         "For a diagonal A >= 0 and any square B: sum_m A(m,m) B(m,m) <= max_m A(m,m) sum_m max(B(m,m), 0)",
         Proved("every p: termwise (z3), summed over m", lemma=lemma_eq2_positive_part,
-               cross_check=eq2_relation("eq2.negative_diagonal.corrected", "<=", _eq2_positive_part)),
+               cross_check=eq2_relation("eq2.negative_diagonal.corrected", "<=", _eq2_positive_part,
+                                        EQ2_NEGATIVE_DIAGONAL_DOMAIN)),
         "proved", kind="restatement"))
 
 
@@ -238,5 +245,5 @@ def eq2_sides(A, B, *, require_hypotheses: bool = True) -> dict[str, float]:
             "bound": float(eq2_bound(a, B)), "positive_part_bound": float(positive_part_bound(a, B))}
 
 
-__all__ = ["CLAIMS", "EQ2_DOMAIN", "diagonal_sum", "eq2_bound", "eq2_sides", "latent_transform",
+__all__ = ["CLAIMS", "EQ2_DOMAIN", "EQ2_NEGATIVE_A_DOMAIN", "EQ2_NEGATIVE_DIAGONAL_DOMAIN", "diagonal_sum", "eq2_bound", "eq2_sides", "latent_transform",
            "positive_part_bound", "trace_of_product", "transformed_codes"]

@@ -24,7 +24,7 @@ import sympy as sp
 
 from cae_theory import arith
 from cae_theory.cases.kcae import NORM_KINDS
-from cae_theory.definition import (OUTSIDE_DOMAIN, KCAECase, _any, codes, convex_cost, cost_at_zero,
+from cae_theory.definition import (CORRECTED_DOMAIN, KCAECase, _any, codes, convex_cost, cost_at_zero,
                                    coupling_cost, lead, recon_cost, relation, squared_norm, symbolic_kcae)
 from cae_theory.ledger import search as srch
 from cae_theory.ledger.claims import Correction, claim
@@ -436,7 +436,7 @@ COUPLING = claim(
         "C_coupling(Phi)",
         Chain((("prop1.coupling.convexity", CONVEXITY.correction.decide), ("prop1.coupling.strict", STRICT.decide)),
               "C_hat <= beta C + (1 - beta) N c(0) = beta C < C", cross_check=relation(
-                  "prop1.coupling.corrected", "<", _coupling_corrected)),
+                  "prop1.coupling.corrected", "<", _coupling_corrected, domain=CORRECTED_DOMAIN)),
         "proved", kind="assumption"))
 
 
@@ -510,11 +510,18 @@ ESTABLISHED_TEXT = (
     "loss. Hence no minimiser with C_coupling > 0 exists: the printed conclusion holds vacuously (codes below every "
     "eps are 0, with C_coupling = N c(0) = 0), and the infimum of the loss is approached by shrinking.")
 
-ESTABLISHED = Chain((("prop1.norm", NORM.decide), ("prop1.closing", CLOSING.correction.decide)),
-                    "||z_hat|| < eps and C_Phi_hat < C_Phi for every Phi with C_coupling > 0",
-                    cross_check=relation("prop1.established", "<", _established))
+ESTABLISHED_RELATION = relation("prop1.established", "<", _established, domain=CORRECTED_DOMAIN)
+ESTABLISHED_LINKS = (("prop1.norm", NORM.decide), ("prop1.closing", CLOSING.correction.decide))
 
-ESTABLISHED_OUTSIDE = Searched(relation("prop1.assumptions_unused", "<", _established, domain=OUTSIDE_DOMAIN))
+ESTABLISHED = Chain(ESTABLISHED_LINKS, "||z_hat|| < eps and C_Phi_hat < C_Phi for every Phi with C_coupling > 0",
+                    cross_check=ESTABLISHED_RELATION)
+
+#: The same chain, read for k-CAEs outside the assumptions below Eq. 1: no link uses |S| > 1 or p < p' (the
+#: lemmas are about scalars, the identities hold for every size); its search includes |S| = 1 and p' <= p.
+ESTABLISHED_OUTSIDE = Chain(ESTABLISHED_LINKS, "the same links, none of which uses |S| > 1 or p < p'",
+                            cross_check=ESTABLISHED_RELATION,
+                            note="The search covers the families single_sample (|S| = 1), no_compression (p' <= p) "
+                                 "and both, next to those inside the assumptions.")
 
 
 # --- validated entry points for users -------------------------------------------------------------------------

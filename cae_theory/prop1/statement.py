@@ -10,8 +10,8 @@ The hypotheses (the Definition, the assumptions below Eq. 1) and where each edge
 - c non-negative convex: c constant (``prop1`` itself fails), c(0) > 0 and not constant (``prop1.c0_positive``,
   fails); c(0) = 0 in the correction (family ``c_zero_at_origin``; five kinds of c);
 - the norm: l1, l2, l3, linf and weighted norms (every case of :data:`cae_theory.definition.DOMAIN` draws one);
-- |S| > 1: |S| = 2 (family ``edge_sizes``); |S| = 1 in ``prop1.assumptions_unused``;
-- p < p': p' = p + 1 (``edge_sizes``); p' <= p in ``prop1.assumptions_unused``;
+- |S| > 1: |S| = 2 (family ``edge_sizes``); |S| = 1 in ``prop1.assumptions_unused`` (and the correction's search);
+- p < p': p' = p + 1 (``edge_sizes``); p' <= p in ``prop1.assumptions_unused`` (and the correction's search);
 - E_i, D_i continuous operators that express every linear map: linear and quadratic arms (``quadratic_arms``).
 
 The proof (:mod:`cae_theory.prop1.shrink`) establishes, under lambda > 0 and c(0) = 0, that every k-CAE with
@@ -121,7 +121,7 @@ C0_POSITIVE = claim(
 UNUSED = claim(
     "prop1.assumptions_unused", "Probe: what the proof establishes (Phi_hat has max ||z_hat|| < eps and a strictly "
     "smaller loss, lambda > 0, c(0) = 0, C_coupling > 0) also holds without the assumptions below Eq. 1: |S| = 1, "
-    "p' <= p", origin="probe", registry=CLAIMS, expected="searched", uses=("prop1",), decide=ESTABLISHED_OUTSIDE)
+    "p' <= p", origin="probe", registry=CLAIMS, expected="proved", uses=("prop1",), decide=ESTABLISHED_OUTSIDE)
 
 
 __all__ = ["CLAIMS", "LINE_INPUTS", "global_minimiser"]

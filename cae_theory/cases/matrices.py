@@ -53,10 +53,11 @@ def _eq2(rng, n: int, p: int, family: str, variant: str) -> Cases:
         flip = rng.random((n, p)) < 0.5
         flip[np.arange(n), rng.integers(0, p, n)] = True
         if variant == "negative_diagonal":
-            B[:, idx, idx] = np.where(flip, -np.maximum(B[:, idx, idx], 1e-3 * np.abs(B).max(axis=(1, 2))[:, None]),
-                                      B[:, idx, idx])
+            size = np.maximum(B[:, idx, idx], 1e-3 * np.abs(B).max(axis=(1, 2))[:, None])
+            B[:, idx, idx] = np.where(flip, -np.where(size > 0, size, 1.0), B[:, idx, idx])
         else:
-            a = np.where(flip, -np.maximum(a, 1e-3 * a.max(axis=1, keepdims=True) + 1e-300), a)
+            size = np.maximum(a, 1e-3 * a.max(axis=1, keepdims=True))
+            a = np.where(flip, -np.where(size > 0, size, 1.0), a)
     return Cases({"a": a, "B": B}, family)
 
 

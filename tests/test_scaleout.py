@@ -18,10 +18,6 @@ from cae_experiments.distributed import map_runs
 from cae_experiments.runner import run_experiment
 
 
-def _square(x: int) -> int:
-    return x * x
-
-
 def test_serial_map_runs_imports_nothing_from_dask():
     """The serial path needs no optional dependency: in a fresh interpreter, map_runs(scheduler=None) and a
     serial experiment run leave dask and distributed unimported."""
@@ -38,16 +34,15 @@ def test_serial_map_runs_imports_nothing_from_dask():
 @pytest.mark.parametrize("bad, error", [(3, TypeError), ("", ValueError)])
 def test_bad_scheduler(bad, error):
     with pytest.raises(error, match="scheduler must be"):
-        list(map_runs(_square, [1], scheduler=bad))
+        list(map_runs(abs, [1], scheduler=bad))
 
 
 def test_local_cluster_equals_the_serial_run(tmp_path):
-    """lambda-tradeoff at --quick size with 5 steps, 2 lam runs: on a local cluster (2 worker processes) and
+    """lambda-tradeoff at --quick size with 5 steps, 2 lam runs: on a local cluster (one single-threaded worker process per core, 2 here) and
     serially; metrics.json equal (wall time aside) -- every history value, final value and normalised ratio."""
     pytest.importorskip("distributed")
     cfg = dataclasses.replace(lambda_tradeoff.QUICK, steps=5, lams=(0.0, 10.0))
     serial = run_experiment("lambda-tradeoff", tmp_path / "serial", config=cfg)
-    assert list(map_runs(_square, [1, 2, 3], scheduler="local", workers=2)) == [1, 4, 9]
     cluster = run_experiment("lambda-tradeoff", tmp_path / "cluster", config=cfg, scheduler="local")
     for m in (serial, cluster):
         m.pop("wall_time_s")

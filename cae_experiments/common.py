@@ -17,6 +17,35 @@ from cae_experiments.io import run_record, standard_history
 LR = 1e-3
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """The settings every experiment's ``Config`` has (each experiment sets its own defaults)."""
+    steps: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    quick: bool = False                         # the tests' size (QUICK) rather than the documented run (FULL)
+    lr: float = LR
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(RunConfig):
+    """A :class:`RunConfig` on ``cae_core.data.synthetic_multimodal`` data: n_samples rows of in_dim features
+    per modality from a data_latent_dim-dimensional shared latent of data_types types, noise data_noise."""
+    n_samples: int = 1000
+    in_dim: int = 20
+    data_latent_dim: int = 2
+    data_noise: float = 0.1
+    data_types: int = 5
+
+    def synthetic_data(self, k: int = 2):
+        """The experiment's data set with ``k`` modalities (a function of the seed)."""
+        from cae_core.data import synthetic_multimodal
+
+        return synthetic_multimodal(n=self.n_samples, k=k, latent_dim=self.data_latent_dim, dims=(self.in_dim,) * k,
+                                    noise=self.data_noise, n_types=self.data_types, seed=self.seed)
+
+
 def build_model(make_arm: Callable[[], object], k: int, *, latent_norm: str, coupling: str, lam: float,
                 seed: int, coupling_options: Mapping | None = None, alphas: Sequence[float] | None = None):
     """A CoupledAutoencoder of ``k`` arms from ``make_arm()``, initial weights drawn from torch seed ``seed``

@@ -27,19 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import Checkpoints, build_model, checkpoint_options, mapped_runs, record, train
+from cae_experiments.common import Checkpoints, RunConfig, build_model, checkpoint_options, mapped_runs, record, train
 from cae_experiments.evaluation import aligned_knn_accuracy, knn_accuracy
 
 NAME = "couplings"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(RunConfig):
     """Every setting of a couplings-panel run (``metrics["config"]`` is ``asdict`` of it)."""
     steps: int = 3000
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
     arm: str = "mnist_arm"                     # "mnist_arm" (image_size 8) or "mlp_arm" (64 -> mlp_widths -> 2)
     mlp_widths: tuple[int, ...] = (32, 32)
     latent_dim: int = 2
@@ -51,8 +48,6 @@ class Config:
         ("fc", "none", "fc", True), ("msv", "none", "msv", True), ("vicreg", "none", "vicreg", True),
         ("barlow_twins", "none", "barlow_twins", True), ("wmse", "none", "wmse", True), ("dcca", "none", "dcca", True))
     batch_size: int = 150
-    lr: float = 1e-3
-    dtype: str = "float32"
     held_out_fraction: float = 0.3
     knn_neighbors: int = 5
 

@@ -83,7 +83,7 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import Checkpoints, build_model, checkpoint_options, record, train
+from cae_experiments.common import Checkpoints, RunConfig, build_model, checkpoint_options, record, train
 from cae_experiments.evaluation import correlation_pruned, hungarian_pairs, ks_two_sample, nearest_neighbor
 
 NAME = "discovery"
@@ -94,14 +94,11 @@ SHARED_ONLY = "coupled, shared types of the other subset as reference"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(RunConfig):
     """Every setting of a discovery run (``metrics["config"]`` is ``asdict`` of it)."""
     steps: int = 6000                           # coupled training
     pairing_steps: int = 3000                   # the pairing autoencoder
     warm_steps: int = 3000                      # the warm-start autoencoder
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
     n_cells: int = 6000
     n_types: int = 16
     #: type -> the only subset that has it (the paper: two types only in A, two only in B); keys are the type
@@ -122,8 +119,6 @@ class Config:
     alphas: tuple[float, ...] = (1.0, 1.0)
     batch_size: int = 500
     n_paired: int = 200
-    lr: float = 1e-3
-    dtype: str = "float32"
 
     def only_in(self) -> dict[int, str]:
         """:attr:`types_only_in` with int keys, checked."""

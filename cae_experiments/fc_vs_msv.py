@@ -19,20 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import Checkpoints, build_model, checkpoint_options, mapped_runs, record, train
+from cae_experiments.common import Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record, train
 from cae_experiments.lambda_tradeoff import split
 
 NAME = "fc-vs-msv"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SyntheticConfig):
     """Every setting of an fc-vs-msv run (``metrics["config"]`` is ``asdict`` of it). The runs use the seeds
     ``seed, seed + 1, ..., seed + n_seeds - 1`` (:func:`seeds`)."""
     steps: int = 1500
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
+    n_samples: int = 2000
+    in_dim: int = 100
+    data_latent_dim: int = 10
+    data_noise: float = 0.3
     couplings: tuple[str, ...] = ("fc", "msv")
     latent_dims: tuple[int, ...] = (2, 10, 50)         # the d sweep, at batch dim_sweep_batch
     dim_sweep_batch: int = 400
@@ -41,15 +42,8 @@ class Config:
     n_seeds: int = 3
     lam: float = 1.0
     latent_norm: str = "batchnorm"
-    n_samples: int = 2000
     validation_fraction: float = 0.2
-    in_dim: int = 100
     widths: tuple[int, ...] = (64, 64)
-    data_latent_dim: int = 10                  # synthetic_multimodal: shared latent, noise, number of types
-    data_noise: float = 0.3
-    data_types: int = 5
-    lr: float = 1e-3
-    dtype: str = "float32"
 
 
 FULL = Config()
@@ -76,11 +70,7 @@ def mean_se(values: list[float]) -> tuple[float, float]:
 
 
 def _datasets(cfg: Config):
-    from cae_core.data import synthetic_multimodal
-
-    data = synthetic_multimodal(n=cfg.n_samples, k=2, latent_dim=cfg.data_latent_dim, dims=(cfg.in_dim,) * 2,
-                                noise=cfg.data_noise, n_types=cfg.data_types, seed=cfg.seed)
-    return split(data, cfg.validation_fraction, cfg.seed)
+    return split(cfg.synthetic_data(), cfg.validation_fraction, cfg.seed)
 
 
 def one_run(cfg: Config, checkpoints: Checkpoints | None, item: tuple) -> tuple[dict, float | None, str | None]:

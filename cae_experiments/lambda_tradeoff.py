@@ -23,38 +23,29 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import (Checkpoints, build_model, checkpoint_options, mapped_runs, record,
+from cae_experiments.common import (Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record,
                                      swept_runs, train)
 
 NAME = "lambda-tradeoff"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SyntheticConfig):
     """Every setting of a lambda-tradeoff run (``metrics["config"]`` is ``asdict`` of it)."""
     steps: int = 3000
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
+    n_samples: int = 2000
     #: the paper's grid {0, 1, 10, 100}; the full-size run adds 0.01 and 0.1, because on this data (recon ~0.02
     #: per entry, msv ~0.1) lam = 1 already lets the coupling dominate and the transition happens below it
     lams: tuple[float, ...] = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
-    n_samples: int = 2000
     validation_fraction: float = 0.2
-    in_dim: int = 20
     latent_dim: int = 3
     widths: tuple[int, ...] = (32, 32)
-    data_latent_dim: int = 2                   # synthetic_multimodal: shared latent, noise, number of types
-    data_noise: float = 0.1
-    data_types: int = 5
     latent_norm: str = "batchnorm"
     coupling: str = "msv"
     coupling_floor: float = 1e-2               # the Patch-seq code's msv denominator floor
     batch_size: int = 100
     n_paired: int = 75
-    lr: float = 1e-3
     alphas: tuple[float, ...] = (1.0, 1.0)
-    dtype: str = "float32"
     sweep: bool = False                        # train the lam runs as one fit_sweep
 
 
@@ -87,11 +78,7 @@ def reconstruction_matrix(model, data) -> np.ndarray:
 
 def _datasets(cfg: Config):
     """(train, validation) split of the experiment's data."""
-    from cae_core.data import synthetic_multimodal
-
-    data = synthetic_multimodal(n=cfg.n_samples, k=2, latent_dim=cfg.data_latent_dim, dims=(cfg.in_dim,) * 2,
-                                noise=cfg.data_noise, n_types=cfg.data_types, seed=cfg.seed)
-    return split(data, cfg.validation_fraction, cfg.seed)
+    return split(cfg.synthetic_data(), cfg.validation_fraction, cfg.seed)
 
 
 def _make_model(cfg: Config, lam: float):

@@ -39,32 +39,26 @@ import torch
 from cae_core.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from cae_experiments import plotting
 from cae_experiments.cca import coupling_floor, top_canonical_correlation
-from cae_experiments.common import Checkpoints, build_model, log_every_for, raw_codes, record
+from cae_experiments.common import Checkpoints, SyntheticConfig, build_model, log_every_for, raw_codes, record
 from cae_theory.statistics import latent_covariance, squared_euclidean_coupling, standardize
 
 NAME = "line-collapse"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SyntheticConfig):
     """Every setting of a line-collapse run (``metrics["config"]`` is ``asdict`` of it)."""
     steps: int = 6000
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
-    lams: tuple[float, ...] = (10.0, 0.0)       # the coupled run, then the lam = 0 control
+    dtype: str = "float64"
     n_samples: int = 2000
-    snapshots: int = 30
     in_dim: int = 32
-    latent_dim: int = 3
-    data_latent_dim: int = 2                    # synthetic_multimodal: shared latent, noise, number of types
     data_noise: float = 0.5
-    data_types: int = 5
+    lams: tuple[float, ...] = (10.0, 0.0)       # the coupled run, then the lam = 0 control
+    snapshots: int = 30
+    latent_dim: int = 3
     latent_norm: str = "batchnorm"              # cae_core's BatchStandardize: unbiased, eps 1e-10, no affine
     coupling: str = "mse"
     batch_size: int = 100
-    lr: float = 1e-3
-    dtype: str = "float64"
     check_batches_per_snapshot: int = 20
     n_scatter: int = 400                        # rows whose codes are stored for the start/end scatter plots
 
@@ -189,10 +183,8 @@ def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = 
     """The experiment. ``checkpoints``: each run trains in chunks through its folder there (and, with
     ``checkpoints.resume``, continues from it); without, through a temporary folder."""
     from cae_core import linear_arm
-    from cae_core.data import synthetic_multimodal
 
-    data = synthetic_multimodal(n=cfg.n_samples, k=2, latent_dim=cfg.data_latent_dim, dims=(cfg.in_dim,) * 2,
-                                noise=cfg.data_noise, n_types=cfg.data_types, seed=cfg.seed)
+    data = cfg.synthetic_data()
     X = data.modalities
     rho = top_canonical_correlation(*X)
     steps = np.unique(np.linspace(0, cfg.steps, cfg.snapshots + 1).round().astype(int))

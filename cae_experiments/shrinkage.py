@@ -20,46 +20,29 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import (Checkpoints, build_model, checkpoint_options, mapped_runs, record,
+from cae_experiments.common import (Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record,
                                      swept_runs, train)
 
 NAME = "shrinkage"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SyntheticConfig):
     """Every setting of a shrinkage run (``metrics["config"]`` is ``asdict`` of it)."""
     steps: int = 3000
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
     lams: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
     arms: tuple[int, ...] = (2, 3)             # numbers of arms k
-    n_samples: int = 1000
-    in_dim: int = 20
     latent_dim: int = 3
     widths: tuple[int, ...] = (32, 32)
-    data_latent_dim: int = 2                   # synthetic_multimodal: shared latent, noise, number of types
-    data_noise: float = 0.1
-    data_types: int = 5
     latent_norm: str = "none"
     coupling: str = "mse"
     batch_size: int = 100
     n_paired: int = 100
-    lr: float = 1e-3
-    dtype: str = "float32"
     sweep: bool = False                        # train the lam runs of one k as one fit_sweep
 
 
 FULL = Config()
 QUICK = replace(FULL, steps=400, n_samples=500, quick=True)
-
-
-def _data(cfg: Config, k: int):
-    from cae_core.data import synthetic_multimodal
-
-    return synthetic_multimodal(n=cfg.n_samples, k=k, latent_dim=cfg.data_latent_dim, dims=(cfg.in_dim,) * k,
-                                noise=cfg.data_noise, n_types=cfg.data_types, seed=cfg.seed)
 
 
 def _make_model(cfg: Config, k: int, lam: float):
@@ -84,7 +67,7 @@ def _record(k: int, lam: float, model, hist, data) -> dict:
 def one_run(cfg: Config, checkpoints: Checkpoints | None, item: tuple[int, float]) -> dict:
     """The run (k, lam): trained with ``fit``, its metrics.json entry."""
     k, lam = item
-    data, model = _data(cfg, k), _make_model(cfg, k, lam)
+    data, model = cfg.synthetic_data(k), _make_model(cfg, k, lam)
     hist = train(model, data, steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired, seed=cfg.seed,
                  device=cfg.device, lr=cfg.lr, dtype=cfg.dtype, **checkpoint_options(checkpoints, _label(k, lam)))
     return _record(k, lam, model, hist, data)
@@ -100,7 +83,7 @@ def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = 
     if cfg.sweep:
         records = []
         for k in cfg.arms:
-            data = _data(cfg, k)
+            data = cfg.synthetic_data(k)
             for lam, model, hist in swept_runs(functools.partial(_make_model, cfg, k), data, cfg.lams,
                                                steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired,
                                                seed=cfg.seed, device=cfg.device, lr=cfg.lr, dtype=cfg.dtype):

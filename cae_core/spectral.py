@@ -14,6 +14,10 @@ A batch of codes is ``z: (B, p)`` (rows: samples, columns: latent coordinates). 
 public code's choice: a full decomposition with autograd through it) and :func:`inverse_iteration`, the
 supplement's Algorithm 1 repaired (see there). Both give gradients; they agree in float64.
 
+Stacks: :func:`covariance`, :func:`batch_lambda_min`, :func:`inverse_sqrt_spd` and the rank checks also take a
+stack of batches ``(..., B, p)`` (one per leading index, e.g. the runs of a sweep) and treat each batch exactly as
+alone; errors name the first failing batch as ``name[i]``. The couplings check their input with :func:`as_stack`.
+
 Numerical rank (:func:`require_full_rank`, :func:`require_full_rank_batch`): a centred batch counts as
 rank-deficient when sigma_min <= max(B, p) * eps * sigma_max + 2 eps ||z||_F (eps: machine epsilon of the
 dtype). The first term is the default tolerance of ``numpy.linalg.matrix_rank`` (rounding error of the SVD);

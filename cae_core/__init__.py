@@ -9,7 +9,7 @@
 """
 from cae_core import couplings, diagnostics
 from cae_core.arms import facs_arm, linear_arm, mlp_arm, mnist_arm, patchseq_e_arm, patchseq_t_arm
-from cae_core.data import PairedDataset
+from cae_core.data import PairedDataset, load_paired
 from cae_core.model import CoupledAutoencoder
 from cae_core.train import fit
 

@@ -94,7 +94,7 @@ def test_history_is_the_loss_and_diagnostics_of_the_training_batch():
 def test_training_reduces_the_loss():
     # Deterministic (seeded) run: the mean loss of the last 10 logged steps is below that of the first 10.
     model = small_model(lam=1.0)
-    h = fit(model, small_data(n=200), steps=150, batch_size=32, lr=1e-2)
+    h = fit(model, small_data(n=200), steps=150, batch_size=32, lr=1e-2, log_every=1)
     assert np.mean(h["total"][-10:]) < 0.8 * np.mean(h["total"][:10])
 
 
@@ -163,7 +163,7 @@ def test_mnist_arm_on_digits_trains():
     torch.manual_seed(0)
     data = digits_same_image()
     model = CoupledAutoencoder([mnist_arm(8), mnist_arm(8)], coupling="mse", lam=0.1)
-    h = fit(model, data, steps=3, batch_size=32)
+    h = fit(model, data, steps=3, batch_size=32, log_every=1)
     assert len(h["total"]) == 3 and all(np.isfinite(h["total"]))
 
 

@@ -159,14 +159,20 @@ class CoupledAutoencoder(nn.Module):
 
     @contextmanager
     def _buffers_kept(self) -> Iterator[None]:
-        """Restore every buffer (batch-norm running statistics, also those of user-built arms) on exit."""
-        saved = [(b, b.clone()) for b in self.buffers()]
+        """Run the body on copies of every buffer (batch-norm running statistics, also those of user-built arms)
+        and put the untouched originals back on exit. (Copying the old values back in place instead would bump
+        the version of tensors that autograd saved for the backward pass.)"""
+        saved = []
+        for module in self.modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    saved.append((module, name, buffer))
+                    module._buffers[name] = buffer.clone()
         try:
             yield
         finally:
-            with torch.no_grad():
-                for b, value in saved:
-                    b.copy_(value)
+            for module, name, buffer in saved:
+                module._buffers[name] = buffer
 
     def loss(self, batch: Batch | Sequence, *, update_running_stats: bool = False) -> LossParts:
         """The parts of Eq. 1 (mean form) on ``batch``; differentiable ``total``. ``batch``: a :class:`Batch`

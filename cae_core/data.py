@@ -30,6 +30,8 @@ def _matrix(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have at least one feature column, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    if not arr.flags.writeable:           # e.g. a read-only memmap: torch cannot share non-writable memory
+        arr = arr.copy()
     return arr
 
 

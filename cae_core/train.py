@@ -215,7 +215,7 @@ class FitConfig:
       :data:`RESUMABLE_FIELDS` differ from the checkpoint's).
     - ``standardize``: z-score each feature with mean and standard deviation fitted on the training rows
       (:mod:`cae_core.preprocessing`), stored in the model and applied by ``encode``/``translate``. Without it,
-      ``fit`` warns when feature scales differ by more than two orders of magnitude.
+      ``fit`` warns when feature scales differ by more than three orders of magnitude.
     """
     steps: int = 2000
     batch_size: int = 100

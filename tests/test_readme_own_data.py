@@ -51,6 +51,7 @@ def test_readme_csv_example_runs(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path / "my-cae")) == ["model.json", "weights.npz"]
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")   # mudata 0.3's read_h5mu announces a 0.4 change
 def test_readme_mudata_example_runs(tmp_path, monkeypatch):
     mudata = pytest.importorskip("mudata")
     anndata = pytest.importorskip("anndata")

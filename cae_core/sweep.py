@@ -192,13 +192,13 @@ def _build_models(build_model, lams, seeds, dev, dt) -> list[CoupledAutoencoder]
 
 def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Sequence[float],
               seeds: Sequence[int], steps: int = 2000, batch_size: int = 100, n_paired: int | None = None,
-              lr: float = 1e-3, device: str | torch.device = "cpu", dtype=torch.float32, log_every: int = 1,
+              lr: float = 1e-3, device: str | torch.device = "cpu", dtype=torch.float32, log_every: int = 50,
               progress: bool | None = None) -> SweepResult:
     """Train the len(lams) x len(seeds) runs of ``fit`` (see the module docstring for the exact sequential
     equivalent) as one stacked model. ``build_model(lam)`` must return a fresh
     :class:`~cae_core.model.CoupledAutoencoder` with that lam; it is called after ``torch.manual_seed(seed)``
     (inside ``torch.random.fork_rng``, so the caller's RNG is untouched). Other arguments as in
-    :func:`cae_core.train.fit`. Raises ValueError (TypeError for wrong types) before training on bad
+    :func:`cae_core.train.fit` (and its defaults, :class:`cae_core.train.FitConfig`). Raises ValueError (TypeError for wrong types) before training on bad
     arguments, FloatingPointError naming the run if a loss becomes non-finite.
     """
     data = as_dataset(data)
@@ -246,7 +246,7 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
             return m0.coupling(z_i, z_j, paired=paired)
         return torch.stack([m0.coupling(z_i[r], z_j[r], paired=paired) for r in range(R)])
 
-    bar = _progress_bar(progress)
+    bar = _progress_bar(progress, "fit_sweep")
     task = None
     if bar is not None:
         bar.start()

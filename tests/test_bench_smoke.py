@@ -69,7 +69,11 @@ def test_cli_quick_writes_json_and_table(tmp_path, capsys):
         assert set(row["methods"]) == {"inverse_iteration", "svdvals", "eigvalsh"}
         # all three are correct here (well-conditioned V), so some method is the fastest correct one
         assert all(m["correct"] for m in row["methods"].values())
-    assert "fit (default settings) / plain" in capsys.readouterr().out
+    assert "fit (default settings, 2000 steps) / plain" in capsys.readouterr().out
+    c = t["fit_call"]                      # the set-up amortised over a call of fit's default length (arithmetic)
+    plain_step = 1 / t["steps_per_s"]["plain"]["median"]
+    assert c["fit_vs_plain_at_default_steps"] == pytest.approx(
+        2000 * plain_step / (c["setup_seconds"] + 2000 * c["step_seconds"]))
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -176,3 +176,75 @@ def sides(claim_id: str, w: dict):
 
 
 __all__ = ["Ref", "num", "sides", "small", "with_beta"]
+
+
+# --- every Prop. 2 witness, re-checked from its JSON alone: True when the printed claim is violated --------------
+
+def _violated(lhs, rhs, relation: str) -> bool:
+    """Whether some pair violates ``lhs REL rhs`` (60-digit numbers; equality up to 1e-40 counts as equal)."""
+    for a, b in zip(lhs, rhs):
+        eq = small(a - b, max(abs(a), abs(b)))
+        holds = {"<": a < b and not eq, "<=": a <= b or eq, ">": a > b and not eq, ">=": a >= b or eq,
+                 "=": eq}[relation]
+        if not holds:
+            return True
+    return False
+
+
+def _printed(claim_id: str):
+    def check(w: dict) -> bool:
+        lhs, rhs = sides(claim_id, w)
+        return _violated(lhs, rhs, w["relation"])
+    return check
+
+
+def _closing(w: dict) -> bool:
+    """The printed '|z_hat(m) - z_hat(m')| >= eps' for Phi-hat at Eq. 43's beta (f' = 2pk(k-1)(|S|-1))."""
+    r = Ref(w["Z"], w["beta"])
+    eps = num(w["eps"])
+    f = 2 * r.p * r.k * (r.k - 1) * (r.S - 1)
+    beta = min(mp.mpf("0.5"), r.q_r1(f) / 2, eps / (4 * r.max_norm())) / 2
+    return with_beta(r, float(beta)).max_gap_hat() < eps
+
+
+def _lambda_zero(w: dict) -> bool:
+    """lambda = 0: the loss is C_recon, 0 for this k-CAE (its least value); its codes are batch-normalised, with
+    C_c > 0, a non-constant diag(W) and a gap >= eps, against Prop. 2's conclusion."""
+    X, E, D = w["X"], w["E_i"], w["D_i"]
+    recon = sum((num(x[c]) - sum(num(D[c][a]) * sum(num(E[a][b]) * num(x[b]) for b in range(len(x)))
+                                  for a in range(len(E)))) ** 2 for arm in X for x in arm for c in range(len(x)))
+    codes = [[[sum(num(E[a][b]) * num(x[b]) for b in range(len(x))) for a in range(len(E))] for x in arm]
+             for arm in X]
+    r = Ref([[[float(v) for v in z] for z in arm] for arm in codes], "1/2")
+    standardised = all(small(r.mu[i][m], 1) and small(r.V[i][m][m] - 1, 1) for i in range(r.k) for m in range(r.p))
+    diag = [r.W[m][m] for m in range(r.p)]
+    return recon == 0 and standardised and r.C > 0 and len(set(diag)) > 1 and r.max_gap() >= num(w["eps"])
+
+
+def _constant_diagonal(w: dict) -> bool:
+    """diag(W) constant gives gamma = 1, so Q = C beta^2 - B beta has the root r1 = 0: no beta is left."""
+    r = Ref(w["Z"], "1/2")
+    return small(r.gamma - 1, 1) and small(r.q_r1(2 * r.p * r.k * (r.k - 1) * (r.S - 1)), 1)
+
+
+def _kcbnae_definition(w: dict) -> bool:
+    """Equal inputs give equal codes for any encoder: zero variance, not 1."""
+    z = [sum(num(e) * num(x) for e, x in zip(w["E_i"][0], row)) for row in w["X_arm"]]
+    mean = sum(z) / len(z)
+    return sum((v - mean) ** 2 for v in z) / (len(z) - 1) != 1
+
+
+def _q_typo(w: dict) -> bool:
+    C, f, g, b = num(w["C"]), num(w["f"]), num(w["gamma"]), num(w["beta"])
+    printed = C * b * b - (5 * C + f + 4 * mp.sqrt(mp.e * C)) * b + C * (1 - g)
+    eq38 = C * b * b - (5 * C + f + 4 * mp.sqrt(f * C)) * b + C * (1 - g)
+    return not small(printed - eq38, eq38)
+
+
+RECHECKS = {cid: _printed(cid) for cid in (
+    "eq6.gamma", "eq8", "eq19", "eq20", "eq20.term1", "eq20.term2", "eq20.term3", "eq21.term1", "eq21.term3",
+    "eq22.uses", "eq29", "eq31.uses", "eq30.pairs", "eq31.gamma2")}
+RECHECKS.update({"eq42.eps_sentence": lambda w: (lambda lr: lr[0][0] >= lr[1][0])(sides("eq42.eps_sentence", w)),
+                 "prop2.closing": _closing, "prop2.lambda_zero": _lambda_zero,
+                 "prop2.constant_diagonal": _constant_diagonal, "definition.kcbnae": _kcbnae_definition,
+                 "eq38.q_sqrt_typo": _q_typo})

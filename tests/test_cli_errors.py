@@ -51,11 +51,14 @@ CASES = [
     (["verify", "--seed", "1.5"], "cae verify", "invalid int value"),
     (["verify", "--only"], "cae verify", "expected at least one argument"),
     (["verify", "--no-such-flag"], "cae", "unrecognized arguments"),
-    (["verify", "--examples", "-3"], "cae verify", "--examples must be >= 1"),
-    (["verify", "--only", "eq2", "nope.claim"], "cae verify", "unknown claim id(s) nope.claim"),
-    (["verify", "--json", "{not_a_dir}/x.json", "--only", "eq2"], "cae verify", "does not exist"),
-    (["verify", "--json", "{tmp}", "--only", "eq2"], "cae verify", "is a directory"),
-    (["verify", "--json", "/proc/no-such-dir/x.json", "--only", "eq2"], "cae verify", "--json"),
+    (["verify", "--examples", "-3"], "cae verify", "--examples must be >= 0"),
+    (["verify", "--cases", "0"], "cae verify", "--cases must be >= 1"),
+    (["verify", "--only", "eq5", "nope.claim"], "cae verify", "no claim id matches nope.claim"),
+    (["verify", "--explain", "eq99"], "cae verify", "unknown claim id 'eq99'"),
+    (["verify", "--json", "{not_a_dir}/x.json", "--only", "eq5"], "cae verify", "does not exist"),
+    (["verify", "--json", "{tmp}", "--only", "eq5"], "cae verify", "is a directory"),
+    (["verify", "--json", "/proc/no-such-dir/x.json", "--only", "eq5"], "cae verify", "--json"),
+    (["verify", "--report", "{tmp}", "--only", "eq5"], "cae verify", "--report"),
     (["experiment"], "cae experiment", "give an experiment NAME"),
     (["experiment", "nosuch"], "cae experiment", "unknown experiment 'nosuch'"),
     (["experiment", "shrinkage", "--steps", "0"], "cae experiment", "--steps must be >= 1"),
@@ -75,7 +78,7 @@ CASES = [
 def test_bad_flags_give_one_line_and_exit_2(argv, prefix, words, tmp_path, not_a_dir, capsys, monkeypatch):
     ran = []
     # nothing long may start: the ledger, the experiments and the benchmarks are replaced by tripwires
-    monkeypatch.setattr("cae_theory.ledger.run_ledger", lambda *a, **k: ran.append("ledger") or [])
+    monkeypatch.setattr("cae_theory.ledger.run.run_ledger", lambda *a, **k: ran.append("ledger") or [])
     monkeypatch.setattr("cae_experiments.runner.run_experiment", lambda *a, **k: ran.append("experiment"))
     monkeypatch.setattr("cae_cli.bench.machine_info", lambda *a, **k: ran.append("bench") or {})
     argv = [a.format(tmp=tmp_path, not_a_dir=not_a_dir) for a in argv]

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-ARGS = ["verify", "--only", "eq2", "eq2.bound", "alg1.gram", "--examples", "20"]
+ARGS = ["verify", "--only", "eq5", "eq6", "eq10*", "eq30.pairs", "--cases", "3000", "--examples", "10"]
 EARLIER = '{"earlier": "run"}'
 
 

@@ -1,19 +1,22 @@
-"""`cae verify` in-process via cae_cli.main.main: exit codes, JSON, --only, determinism, unwritable paths."""
+"""`cae verify` in-process via cae_cli.main.main: exit codes, JSON, patterns, --explain, --report, seeds,
+determinism, unwritable paths, help. Small searches (--cases 2000) keep it fast; the default run is
+tests/test_ledger_run.py."""
 import json
 
 import pytest
 
 from cae_cli import verify
 from cae_cli.main import main
-from cae_theory import checks_prop1
-from cae_theory.ledger import Claim, Outcome
+from cae_theory.ledger.report import BEGIN, END
 
-FAST = ["--examples", "10", "--only", "eq2", "eq2.negative_diagonal", "prop1.coupling", "alg1.gram"]
+FAST = ["--cases", "2000", "--examples", "5", "--only", "eq5", "eq6", "eq20.term2", "eq38.q_sqrt_typo"]
 
 
 def _strip_times(doc):
-    for c in doc["claims"]:
-        c.pop("seconds")
+    if isinstance(doc, dict):
+        return {k: _strip_times(v) for k, v in doc.items() if k not in ("seconds", "domain_seconds")}
+    if isinstance(doc, list):
+        return [_strip_times(v) for v in doc]
     return doc
 
 
@@ -21,30 +24,67 @@ def test_exit_0_and_json_written(tmp_path, capsys):
     path = tmp_path / "out.json"
     assert main(["verify", "--json", str(path), *FAST]) == 0
     doc = json.loads(path.read_text())
-    assert [c["id"] for c in doc["claims"]] == ["eq2", "eq2.negative_diagonal", "prop1.coupling", "alg1.gram"]
-    assert doc["all_as_expected"] and doc["config"] == {"seed": 0, "examples": 10}
-    witness = doc["claims"][1]["witness"]
-    assert witness["lhs"] > witness["rhs"]
+    assert [c["id"] for c in doc["claims"]] == ["eq5", "eq6", "eq20.term2", "eq38.q_sqrt_typo"]
+    assert doc["all_as_expected"] and doc["config"]["seed"] == 0 and doc["config"]["cases"] == 2000
+    by_id = {c["id"]: c for c in doc["claims"]}
+    assert by_id["eq5"]["status"] == "certified" and by_id["eq6"]["status"] == "proved"
+    w = by_id["eq20.term2"]["witness"]
+    assert w["exact"] and w["lhs_exact"] == ["-52/63"] and w["rhs_exact"] == ["-4"]
+    assert by_id["eq20.term2"]["correction"]["status"] == "searched"
     out = capsys.readouterr().out
-    assert "[  1/4] eq2" in out  # plain progress lines when stdout is not a terminal
-    assert "4 claims in" in out and "prop1.coupling" in out
+    assert "[  1/4] seed 0 eq5" in out            # plain progress lines when stdout is not a terminal
+    assert "4 claims in" in out and "eq20.term2" in out
 
 
-def test_default_json_path_is_in_the_current_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(["verify", "--examples", "5", "--only", "eq2"]) == 0
-    assert (tmp_path / "cae-verify.json").exists()
+def test_patterns_select_claims(tmp_path):
+    path = tmp_path / "p.json"
+    assert main(["verify", "--json", str(path), "--cases", "500", "--examples", "1", "--only", "eq7*"]) == 0
+    ids = [c["id"] for c in json.loads(path.read_text())["claims"]]
+    assert ids == ["eq7.trace", "eq7.cauchy_schwarz", "eq7.am_gm", "eq7.total", "eq7"]
 
 
-def test_deterministic_for_a_seed(tmp_path):
+def test_explain_names_the_claim_evidence_location_and_uses(capsys):
+    assert main(["verify", "--explain", "eq20.term2", "--cases", "1000", "--examples", "1"]) == 0
+    out = capsys.readouterr().out
+    for words in ("as printed:", "verdict: fails (expected fails)", "cae_theory/prop2/gamma1.py:", "uses: eq2.bound",
+                  "used by: eq22.uses", "lhs_exact", "correction (restatement; searched"):
+        assert words in out, words
+
+
+def test_report_replaces_only_the_generated_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{BEGIN}\nSTALE-BLOCK\n{END}\n\nafter\n")
+    assert main(["verify", "--json", str(tmp_path / "x.json"), "--report", str(readme), *FAST]) == 0
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n\n" + BEGIN) and text.endswith(END + "\n\nafter\n")
+    assert "STALE-BLOCK" not in text and "| `eq20.term2` |" in text
+    fresh = tmp_path / "findings.md"
+    assert main(["verify", "--json", str(tmp_path / "y.json"), "--report", str(fresh), *FAST]) == 0
+    assert fresh.read_text().startswith(BEGIN)
+
+
+def test_deterministic_for_a_seed_and_seeds_in_one_document(tmp_path):
     a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
-    args = ["--examples", "20", "--only", "eq2.bound", "eq2.negative_diagonal", "prop1.coupling.convexity"]
+    args = ["--cases", "2000", "--examples", "5", "--only", "eq30.pairs", "eq34"]
     assert main(["verify", "--json", str(a), "--seed", "3", *args]) == 0
     assert main(["verify", "--json", str(b), "--seed", "3", *args]) == 0
-    assert main(["verify", "--json", str(c), "--seed", "4", *args]) == 0
+    assert main(["verify", "--json", str(c), "--seeds", "3", "4", *args]) == 0
     da, db, dc = (_strip_times(json.loads(p.read_text())) for p in (a, b, c))
     assert da == db
-    assert da != dc  # another seed explores other cases
+    assert dc["seeds"]["3"] == da                      # the multi-seed document holds the same run
+    assert dc["seeds"]["4"]["claims"][0]["witness"] != da["claims"][0]["witness"]   # another seed, other cases
+
+
+def test_exit_1_names_the_changed_ids(tmp_path, capsys, monkeypatch):
+    from cae_theory.prop2 import eqs5_8
+    from dataclasses import replace
+    flipped = replace(eqs5_8.EQ5, expected="fails")
+    claims = [flipped if c.id == "eq5" else c for c in eqs5_8.CLAIMS]
+    monkeypatch.setattr(eqs5_8, "CLAIMS", claims)
+    path = tmp_path / "x.json"
+    assert main(["verify", "--json", str(path), "--cases", "500", "--examples", "1", "--only", "eq5"]) == 1
+    assert "CHANGED eq5 (seed 0): got certified, expected fails" in capsys.readouterr().err
+    assert not json.loads(path.read_text())["all_as_expected"]
 
 
 @pytest.mark.parametrize("make_path, words", [
@@ -53,35 +93,18 @@ def test_deterministic_for_a_seed(tmp_path):
 ])
 def test_unwritable_json_path_is_one_line_exit_2_before_running(tmp_path, capsys, monkeypatch, make_path, words):
     ran = []
-    monkeypatch.setattr("cae_theory.ledger.run_ledger", lambda *a, **k: ran.append(1) or [])
-    assert main(["verify", "--json", str(make_path(tmp_path)), "--only", "eq2"]) == 2
+    monkeypatch.setattr("cae_theory.ledger.run.run_ledger", lambda *a, **k: ran.append(1) or [])
+    assert main(["verify", "--json", str(make_path(tmp_path)), "--only", "eq5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cae verify: error: --json") and words in err[0]
     assert not ran
-
-
-def test_unknown_id_and_bad_examples_exit_2(tmp_path, capsys):
-    assert main(["verify", "--json", str(tmp_path / "x.json"), "--only", "nope"]) == 2
-    assert "unknown claim id(s) nope" in capsys.readouterr().err
-    assert main(["verify", "--json", str(tmp_path / "x.json"), "--examples", "0"]) == 2
-    assert "--examples must be >= 1" in capsys.readouterr().err
-
-
-def test_exit_1_names_the_changed_ids(tmp_path, capsys, monkeypatch):
-    flipped = Claim("eq2", "tr(AB) = ...", "sympy", "certified",
-                    lambda config: Outcome("fails", -1.0, 1, {"lhs": 1.0, "rhs": 0.0}))
-    claims = [flipped if c.id == "eq2" else c for c in checks_prop1.CLAIMS]
-    monkeypatch.setattr(checks_prop1, "CLAIMS", claims)
-    path = tmp_path / "x.json"
-    assert main(["verify", "--json", str(path), "--examples", "5", "--only", "eq2", "definition.kcae"]) == 1
-    assert "CHANGED eq2: got fails, expected certified" in capsys.readouterr().err
-    assert not json.loads(path.read_text())["all_as_expected"]
 
 
 def test_help_is_useful(capsys):
     with pytest.raises(SystemExit):
         main(["verify", "--help"])
     out = capsys.readouterr().out
-    for words in ("--json", "--seed", "--examples", "--only", "exit status", "certified", "fails"):
+    for words in ("--json", "--seed", "--seeds", "--cases", "--only", "--explain", "--report", "exit status",
+                  "proved", "certified", "searched", "fails", "unknown"):
         assert words in out
     assert verify.HELP

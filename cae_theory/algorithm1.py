@@ -21,19 +21,21 @@ on exact rationals (:func:`algorithm1_exact`, for the witnesses).
    bidiagonal of B + dB with ||dB||_F of order m n u ||B||_F);
 2. normalised inverse iteration on A = B_d^T B_d (the power iteration of A^-1 of Algorithm 1, each solve two
    bidiagonal substitutions, never forming A or its inverse), with the estimate sigma = ||B_d x|| (a Rayleigh
-   quotient: sigma >= sigma_min) and the stopping rule ||B_d^T u - sigma x|| <= max(rtol sigma, floor) for
-   u = B_d x / sigma, floor = 1024 eps_mach ||B||_F;
-3. minimality certified by Sylvester's law of inertia: the Sturm count of the Golub-Kahan tridiagonal (off-diagonal
+   quotient: sigma >= sigma_min), until sigma settles (it decreases by less than tol/8 in a step; at most
+   ``inverse_steps`` steps); the residual ||B_d^T u - sigma x|| (u = B_d x / sigma) is reported;
+3. sigma certified by Sylvester's law of inertia: the Sturm count of the Golub-Kahan tridiagonal (off-diagonal
    d_1, e_1, d_2, ..., d_m; eigenvalues +-sigma_j) shifted by mu is m + #{sigma_j < mu}; sigma is accepted when no
-   singular value lies below sigma - tol and one lies below sigma + tol (tol = max(rtol sigma, floor)). The count
-   computed in floating point is exact for a bidiagonal whose entries are perturbed by a few ulps relatively
-   (Demmel and Kahan, 1990), far below tol;
-4. where the iteration did not settle (clustered sigma_min and sigma_2) bisection on the same count brackets
-   sigma_min to within tol.
+   singular value lies below sigma - tol and one lies below sigma + tol (tol = max(rtol sigma, floor),
+   floor = 1024 eps_mach ||B||_F). The count computed in floating point is exact for a bidiagonal whose entries
+   are perturbed by a few ulps relatively (Demmel and Kahan, 1990), far below tol;
+4. where the iteration did not settle on sigma_min (sigma_min and sigma_2 close, or a start nearly orthogonal to
+   its singular vector), multisection on the same counts (31 shifts a step, 5 bits) brackets sigma_min to
+   within tol.
 
 Contract: |sigma - sigma_min(B)| <= ``tolerance`` = max(rtol sigma, floor) + floor (the second floor covers the
-backward error of step 1). The old routine's Rayleigh-quotient iteration on [[0, R^T], [R, 0]] (with an LDL^T
-inertia check) is replaced by the bisection, which vectorises over a batch.
+backward error of step 1). The previous, unbatched routine's Rayleigh-quotient iteration on [[0, R^T], [R, 0]]
+(with an LDL^T inertia check, and bisection as a fallback) is replaced by the Sturm counts of step 3 and the
+multisection of step 4, which vectorise over a batch (benchmarks/bench_min_singular_value.py).
 """
 from __future__ import annotations
 
@@ -242,7 +244,7 @@ class SingularPair:
     ``sigma``: the estimate of sigma_min(B); ``v``: a unit right singular vector estimate of the tall orientation
     (B, or B^T when B is wide), accurate when sigma_min is well separated; ``lower``, ``upper``: a bracket of
     sigma_min of the computed bidiagonal certified by Sturm counts; ``tolerance``: the contract
-    |sigma - sigma_min(B)| <= tolerance; ``iterations``: inverse-iteration steps plus bisection steps;
+    |sigma - sigma_min(B)| <= tolerance; ``iterations``: inverse-iteration steps plus multisection steps;
     ``residual``: ||B_d^T u - sigma x|| of the last inverse iterate; ``converged``: met within ``max_iter``;
     ``certified_minimal``: the bracket is certified (always, when converged)."""
     sigma: np.ndarray
@@ -266,8 +268,9 @@ def _tall(B) -> np.ndarray:
 def min_singular_pair(B, rtol: float = 1e-12, max_iter: int = 10_000, seed: int = 0, x0=None,
                       inverse_steps: int = 16) -> SingularPair:
     """Smallest singular value of full-rank matrices ``B: (..., n, m)`` (the repaired Algorithm 1, module
-    docstring). ``rtol`` in (0, 1); ``max_iter`` caps inverse-iteration plus bisection steps; ``x0: (m',)`` the
-    start (m' = min(n, m)), else a seeded Gaussian; ``inverse_steps``: inverse-iteration steps before bisection.
+    docstring). ``rtol`` in (0, 1); ``max_iter`` caps inverse-iteration plus multisection steps; ``x0: (m',)`` the
+    start (m' = min(n, m)), else a seeded Gaussian; ``inverse_steps``: inverse-iteration steps before the
+    multisection.
     ValueError naming B if some B is rank-deficient (sigma_min below floor = 1024 eps_mach ||B||_F)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
@@ -439,9 +442,9 @@ def _repaired(arrays, c: Constructed) -> srch.Sides:
 
 REPAIRED_TEXT = (
     "Repaired (min_singular_pair): normalised inverse iteration on B_d^T B_d (B_d the Householder bidiagonal of B, "
-    "transposed when wide), sigma = ||B_d x||, residual stopping rule, minimality certified by Sturm counts "
-    "(Sylvester's inertia), bisection where the iteration does not settle: |sigma - sigma_min(B)| <= "
-    "max(rtol sigma, floor) + floor, floor = 1024 eps ||B||_F, rtol = 1e-12")
+    "transposed when wide), sigma = ||B_d x||, sigma certified by Sturm counts (Sylvester's inertia), multisection "
+    "where the iteration does not settle: |sigma - sigma_min(B)| <= max(rtol sigma, floor) + floor, floor = "
+    "1024 eps ||B||_F, rtol = 1e-12")
 
 REPAIRED = claim(
     "alg1.repaired", "Probe: " + REPAIRED_TEXT, origin="probe", registry=CLAIMS, expected="searched",

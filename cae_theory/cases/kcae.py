@@ -29,7 +29,7 @@ Each family aims at an edge of the hypotheses (Prop. 1 and the assumptions below
 - ``line_inputs``: inputs of rank one (all x_si on one line per arm);
 - ``scales``: inputs, encoders and decoders each scaled by 10^-6..10^6;
 - ``eps_above``: u in [1, 1e3] (eps above every code: beta = 1/2);
-- ``many_arms``: k up to 12; ``large_S``: |S| up to 300.
+- ``large_dims``: p up to 6, p' up to 9; ``many_arms``: k up to 12; ``large_S``: |S| up to 300.
 
 :func:`corrected_families` keep to the hypotheses of the corrected Prop. 1 (lambda > 0, c(0) = 0), also outside the
 assumptions below Eq. 1 (|S| = 1, p' <= p), which the proof does not use.

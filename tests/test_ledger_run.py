@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import independent
+import independent_fractions
 from cae_cli.main import main
 from cae_theory.ledger import solver
 from cae_theory.ledger.report import extract_block
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Independent re-checks of the witnesses of the other sections (Definition, Prop. 1, Algorithm 1): id -> function
 #: of the witness JSON returning True when the printed claim is violated.
-OTHER_RECHECKS: dict = {}
+OTHER_RECHECKS: dict = independent_fractions.RECHECKS
 
 
 @pytest.fixture(scope="session")

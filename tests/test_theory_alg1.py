@@ -1,8 +1,8 @@
 """Algorithm 1 and the section "Calculation of the minimum singular value" (cae_theory.algorithm1).
 
 - every claim's verdict at a small search, from the JSON ``cae verify`` writes;
-- every witness re-checked from that JSON by the code below (fractions and numpy only: the printed loop is
-  transcribed again here, with numpy.linalg.solve for floats);
+- every witness re-checked from that JSON by tests/independent_fractions.py (fractions and numpy only: the printed
+  loop is transcribed again there, with numpy.linalg.solve for floats);
 - the z3 queries re-run; the sympy certificates;
 - the repaired routine against scipy.linalg.svdvals (a maintained package) and numpy.linalg.svd;
 - the printed loop on hand cases; bad input.
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from cae_theory import algorithm1 as alg
 from cae_theory.cases import matrices
 from cae_theory.ledger import solver
+from independent_fractions import RECHECKS
 from verdicts_json import SMALL, assert_as_expected, decide_as_json, smtlib_queries
 
 
@@ -54,87 +55,13 @@ def test_sympy_certificates(certificate):
 
 # ------------------------------------------------------------------------------------------- witnesses, from JSON
 
-def printed_loop_exact(A_diag, x0, eps, cap=10_000):
-    """Algorithm 1 for a diagonal A in fractions: x_{i+1} = x_i / A(m,m), stop when |x_{i+1} - x_i|^2 <= eps^2."""
-    prev = [F(v) for v in x0]
-    x = [p / a for p, a in zip(prev, A_diag)]
-    solves = 1
-    while sum((a - b) ** 2 for a, b in zip(x, prev)) > eps * eps and solves <= cap:
-        prev, x = x, [p / a for p, a in zip(x, A_diag)]
-        solves += 1
-    return x, solves
-
-
-def printed_loop_float(A, eps, x0, max_iter):
-    """The printed loop in numpy (numpy.linalg.solve every step); NaN > eps is False, as in the printed test."""
-    with np.errstate(all="ignore"):
-        prev, x = np.asarray(x0, float), np.linalg.solve(A, x0)
-        n = 1
-        while np.linalg.norm(x - prev) > eps and n <= max_iter:
-            prev, x = x, np.linalg.solve(A, x)
-            n += 1
-    return x, n
-
-
-def diag_of(w):
-    A = [[F(v) for v in row] for row in w["A"]]
-    assert all(A[i][j] == 0 for i in range(len(A)) for j in range(len(A)) if i != j)
-    return [A[m][m] for m in range(len(A))]
-
-
-def rq(A_diag, x):
-    return sum(a * v * v for a, v in zip(A_diag, x)) / sum(v * v for v in x)
-
-
-def test_recheck_alg1_returns_a_short_vector(results):
-    w = results["alg1"]["witness"]
-    d = diag_of(w)
-    x, solves = printed_loop_exact(d, w["x0"], F(w["eps"]))
-    assert [str(v) for v in x] == w["returned_x"] and solves == w["solves"]
-    lam = min(d)
-    assert lam == F(w["lambda_min"]) == 4
-    assert sum(v * v for v in x) < (lam / 2) ** 2           # ||x|| is nowhere near lambda_min (not within 2x)
-
-
-def test_recheck_termination(results):
-    w = results["alg1.termination"]["witness"]
-    d = diag_of(w)
-    eps = F(w["eps"])
-    assert all(1 / a >= 1 for a in d)                        # |A^-1 y| >= |y|: the steps never shrink
-    x1 = [F(v) / a for v, a in zip(w["x0"], d)]
-    assert sum((a - F(b)) ** 2 for a, b in zip(x1, w["x0"])) == F(w["first_step_squared"]) > eps * eps
-    # in floats the loop overflows and exits on NaN
-    x, n = printed_loop_float(np.diag([float(a) for a in d]), float(eps), np.array(w["x0"], float),
-                              w["float_run"]["max_iter"])
-    assert not np.all(np.isfinite(x)) and n == w["float_run"]["solves"]
-
-
-@pytest.mark.parametrize("cid", ["alg1.precision", "alg1.direction"])
-def test_recheck_rayleigh_quotient_error(results, cid):
-    w = results[cid]["witness"]
-    d = diag_of(w)
-    x, solves = printed_loop_exact(d, w["x0"], F(w["eps"]))
-    assert [str(v) for v in x] == w["returned_x"] and solves == w["solves"]
-    rel = abs(rq(d, x) - min(d)) / min(d)
-    assert rq(d, x) == F(w["rayleigh_quotient"]) and rel > F(w["rhs"])
-
-
-def test_recheck_gram_sentence(results):
-    w = results["alg1.gram"]["witness"]
-    B, U, S, V = (np.array(w[k], dtype=object) for k in ("B", "U", "S", "V"))
-    B = np.vectorize(F)(B)
-    U, S, V = (np.vectorize(F)(M) for M in (U, S, V))
-    assert np.array_equal(U @ S @ V.T, B) and np.array_equal(U.T @ U, np.eye(1, dtype=int))
-    assert np.array_equal(V.T @ V, np.eye(1, dtype=int))     # so sigma(B) = {S} = {1}: min(n, m) = 1 value
-    BtB = B.T @ B
-    assert BtB[0, 1] == BtB[1, 0] == 0 and sorted([BtB[0, 0], BtB[1, 1]]) == [0, 1]   # eigenvalues 0 and 1
-    assert min(BtB[0, 0], BtB[1, 1]) != S[0, 0] ** 2
-
-
-def test_recheck_reciprocal(results):
-    w = results["alg1.reciprocal"]["witness"]
-    d = [F(w["A"][m][m]) for m in range(2)]
-    assert max(1 / a for a in d) == F(w["lhs"]) != min(d) == F(w["rhs"])
+@pytest.mark.parametrize("cid", ["alg1", "alg1.termination", "alg1.precision", "alg1.direction", "alg1.gram",
+                                 "alg1.reciprocal"])
+def test_witness_rechecks_independently(results, cid):
+    """tests/independent_fractions.py (fractions and numpy.linalg.solve, no cae_theory) reruns the printed loop or
+    recomputes the spectra and finds the printed claim violated."""
+    assert results[cid]["status"] == "fails"
+    assert RECHECKS[cid](results[cid]["witness"])
 
 
 # ------------------------------------------------------------------------------------------- the printed loop

@@ -1,15 +1,14 @@
 """The Definition, Eq. 1, the Remark, Eq. 2 and Prop. 1 with its proof (cae_theory.definition, cae_theory.prop1).
 
 - every claim's verdict at a small search (tests/verdicts_json.SMALL), read from the JSON that ``cae verify`` writes;
-- every witness re-checked from that JSON by the ``recheck_*`` functions below: plain Python ``fractions`` and
-  numpy, no cae_theory code (Eq. 1, Eq. 4 and the costs are transcribed from the supplement here);
+- every witness re-checked from that JSON by tests/independent_fractions.py: plain Python ``fractions`` and numpy,
+  no cae_theory code (Eq. 1, Eq. 4 and the costs are transcribed from the supplement there);
 - every stored z3 query (and every lemma of the sections, also those inside chains) re-run: it must be unsat;
 - the sympy certificates, with a negative control;
 - the quantities against direct transcriptions; the families against their stated hypotheses; bad input.
 """
 from __future__ import annotations
 
-import math
 from fractions import Fraction as F
 
 import numpy as np
@@ -21,6 +20,7 @@ from cae_theory import definition
 from cae_theory.cases import kcae as kcae_cases
 from cae_theory.ledger import solver
 from cae_theory.prop1 import remark, shrink, statement
+from independent_fractions import COSTS, RECHECKS, linear_kcae, pair_sum, q, sq
 from verdicts_json import SMALL, assert_as_expected, decide_as_json, smtlib_queries
 
 SECTIONS = (definition, remark, statement, shrink)
@@ -103,36 +103,13 @@ def test_a_certificate_fails_on_a_wrong_quantity(monkeypatch):
 
 # ------------------------------------------------------------------------------------------- witnesses, from JSON
 
-def q(v) -> F:
-    """A JSON number or a rational string ('1/1024') as an exact Fraction."""
-    return F(v) if not isinstance(v, float) else F(v)
-
-
-def matvec(M, x):
-    return [sum(q(a) * b for a, b in zip(row, x)) for row in M]
-
-
-def sq(v) -> F:
-    return sum(t * t for t in v)
-
-
-def linear_kcae(w):
-    """Codes, reconstruction residuals of a linear k-CAE in a witness (X, E, D), exactly."""
-    X, E, D = w["X"], w["E"], w["D"]
-    Z = [[matvec(E[i], [q(t) for t in x]) for x in X[i]] for i in range(len(X))]
-    recon = sum(sq([q(a) - b for a, b in zip(X[i][s], matvec(D[i], Z[i][s]))])
-                for i in range(len(X)) for s in range(len(X[0])))
-    return Z, recon
-
-
-def pair_sum(Z, c) -> F:
-    k, S = len(Z), len(Z[0])
-    return sum(c([a - b for a, b in zip(Z[i][s], Z[j][s])]) for s in range(S) for i in range(k)
-               for j in range(i + 1, k))
-
-
-COSTS = {"x -> 1 (constant)": lambda d: F(1), "x -> ||x||_2^2": sq, "x -> 1 + ||x||_2^2": lambda d: 1 + sq(d),
-         "x -> ||x - 1||_2^2": lambda d: sq([t - 1 for t in d])}
+@pytest.mark.parametrize("cid", ["eq2.negative_diagonal", "prop1", "prop1.lambda_zero", "prop1.c0_positive",
+                                 "prop1.coupling.convexity", "prop1.coupling", "prop1.closing"])
+def test_witness_rechecks_independently(results, cid):
+    """tests/independent_fractions.py (fractions, no cae_theory) recomputes the witness and finds the printed
+    claim violated."""
+    assert results[cid]["status"] == "fails"
+    assert RECHECKS[cid](results[cid]["witness"])
 
 
 def test_recheck_definition_instance(results):
@@ -145,78 +122,12 @@ def test_recheck_definition_instance(results):
     assert k >= 2 and S > 1 and p < P and len(inst["D"][0][0]) == p and q(inst["lam"]) >= 0
 
 
-def test_recheck_eq2_negative_diagonal(results):
-    w = results["eq2.negative_diagonal"]["witness"]
-    A, B = w["A"], w["B"]
-    p = len(A)
-    assert all(A[i][j] == 0 for i in range(p) for j in range(p) if i != j) and min(A[m][m] for m in range(p)) >= 0
-    assert min(B[m][m] for m in range(p)) < 0                      # the dropped hypothesis
-    lhs = sum(F(A[m][m]) * B[m][m] for m in range(p))
-    rhs = max(F(A[m][m]) for m in range(p)) * sum(F(B[m][m]) for m in range(p))
-    assert lhs > rhs and (lhs, rhs) == (q(w["lhs"]), q(w["rhs"]))
-
-
-@pytest.mark.parametrize("cid", ["prop1", "prop1.lambda_zero", "prop1.c0_positive"])
-def test_recheck_global_minimisers_with_long_codes(results, cid):
-    """Each witness is a k-CAE with C_recon = 0 whose loss equals a lower bound valid for every k-CAE on its
-    inputs (re-derived here from c), with C_coupling > 0, and a code at least as long as eps: Prop. 1 says shorter."""
-    w = results[cid]["witness"]
-    Z, recon = linear_kcae(w)
-    c = COSTS[w["c"]]
-    coupling = pair_sum(Z, c)
-    lam = q(w["lam"])
-    k, S = len(Z), len(Z[0])
-    pairs = S * k * (k - 1) // 2
-    bound = {"x -> 1 (constant)": lam * pairs, "x -> 1 + ||x||_2^2": lam * pairs,   # c >= 1 on every difference
-             "x -> ||x||_2^2": F(0)}[w["c"]]
-    if w["c"] == "x -> ||x||_2^2":
-        assert lam == 0                                             # then the loss is C_recon >= 0
-    assert recon == 0 and recon + lam * coupling == bound == q(w["loss"])
-    assert coupling > 0
-    assert max(sq(z) for zi in Z for z in zi) >= F(w["eps"]) ** 2   # ||z||_2 >= eps, compared squared
-
-
-def eq4_beta_l2(Z, eps) -> F:
-    """beta = min(1/2, eps / (2 max ||z||_2)) for one-dimensional codes (||z||_2 = |z|, exact)."""
-    assert all(len(z) == 1 for zi in Z for z in zi)
-    return min(F(1, 2), F(eps) / (2 * max(abs(q(z[0])) for zi in Z for z in zi)))
-
-
-def test_recheck_convexity_step(results):
+def test_the_convexity_correction_holds_on_the_witness(results):
+    """beta sum c(d) + (1 - beta) |S| k(k-1)/2 c(0) bounds the shrunk coupling (the correction's inequality)."""
     w = results["prop1.coupling.convexity"]["witness"]
-    Z = [[[q(t) for t in z] for z in zi] for zi in w["Z"]]
-    beta = eq4_beta_l2(w["Z"], w["eps"])
-    c = COSTS[w["c"]]
-    lhs = pair_sum([[[beta * t for t in z] for z in zi] for zi in Z], c)
-    rhs = beta * pair_sum(Z, c)
-    assert beta == q(w["beta"]) and lhs > rhs and (lhs, rhs) == (q(w["lhs"]), q(w["rhs"]))
-    k, S = len(Z), len(Z[0])
-    assert lhs <= rhs + (1 - beta) * (S * k * (k - 1) // 2) * c([F(0)])   # the correction holds on it
-
-
-def test_recheck_coupling_rises(results):
-    w = results["prop1.coupling"]["witness"]
-    Z = [[[q(t) for t in z] for z in zi] for zi in w["Z"]]
-    beta = eq4_beta_l2(w["Z"], w["eps"])
-    c = COSTS[w["c"]]
-    before, after = pair_sum(Z, c), pair_sum([[[beta * t for t in z] for z in zi] for zi in Z], c)
-    assert before > 0 and after > before and (after, before) == (q(w["lhs"]), q(w["rhs"]))
-
-
-def test_recheck_closing_sentence(results):
-    """lambda = 0: Phi_hat (beta E_i, D_i / beta) has the same loss, not a smaller one."""
-    w = results["prop1.closing"]["witness"]
-    Z, recon = linear_kcae(w)
-    top = max(math.sqrt(sq(z)) for zi in Z for z in zi)
-    beta = min(F(1, 2), F(w["eps"]) / (2 * F(top)))     # top is an integer here
-    assert F(top) ** 2 == max(sq(z) for zi in Z for z in zi)
-    hat = {"X": w["X"], "E": [[[beta * q(t) for t in row] for row in E] for E in w["E"]],
-           "D": [[[q(t) / beta for t in row] for row in D] for D in w["D"]]}
-    Zh, recon_h = linear_kcae(hat)
-    lam = q(w["lam"])
-    assert lam == 0 and pair_sum(Z, sq) > 0
-    assert recon_h == recon and pair_sum(Zh, sq) < pair_sum(Z, sq)
-    assert recon_h + lam * pair_sum(Zh, sq) == recon + lam * pair_sum(Z, sq)   # not '<': no contradiction
+    beta, lhs, c = q(w["beta"]), q(w["lhs"]), COSTS[w["c"]]
+    k, S = len(w["Z"]), len(w["Z"][0])
+    assert lhs <= q(w["rhs"]) + (1 - beta) * (S * k * (k - 1) // 2) * c([F(0)])
 
 
 # ------------------------------------------------------------------------------------------- quantities

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("verify", "experiment", "bench")
+SUBCOMMANDS = ("verify", "experiment", "bench", "demo")
 
 
 class CLIError(Exception):

@@ -57,11 +57,11 @@ def talk_style() -> Iterator[None]:
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (4.6, 3.6), sharex=False,
-               sharey=False, **subplot_kw) -> tuple[Figure, np.ndarray]:
-    """A Figure with a grid of ``nrows x ncols`` panels of ``panel`` inches each (constrained layout, so titles,
-    labels and outside legends never overlap) -> ``(fig, axes: (nrows, ncols) array)``. Call it inside
-    :func:`talk_style`."""
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+               sharey=False, extra_height: float = 0.0, **subplot_kw) -> tuple[Figure, np.ndarray]:
+    """A Figure with a grid of ``nrows x ncols`` panels of ``panel`` inches each, plus ``extra_height`` inches for
+    a title or a legend below (constrained layout, so titles, labels and outside legends never overlap) ->
+    ``(fig, axes: (nrows, ncols) array)``. Call it inside :func:`talk_style`."""
+    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + extra_height), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=sharex, sharey=sharey, subplot_kw=subplot_kw)
     return fig, axes
 
@@ -214,7 +214,8 @@ def code_scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], *,
     points = [np.asarray(Z, dtype=float)[:, :2] for _, Z, _ in panels]
     half = 1.08 * max([_extent(Z) for Z in points] + [1e-12])
     with talk_style():
-        fig, axes = new_figure(nrows, ncols, panel=(4.0, 3.9), sharex=share, sharey=share)
+        extra = 0.9 * bool(class_names) + 0.3 * (title.count("\n") + 1 if title else 0)
+        fig, axes = new_figure(nrows, ncols, panel=(4.0, 3.9), sharex=share, sharey=share, extra_height=extra)
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         for idx, (ax, (name, _, labels), Z) in enumerate(zip(axes.flat, panels, points)):

@@ -1,0 +1,104 @@
+"""Pictures of the demo (:mod:`cae_experiments.demo`): the codes of the four runs side by side, as a still
+(start and end) and as an animation over training (GIF with Pillow; MP4 where ffmpeg is installed).
+
+All panels of a frame, and all frames, share one fixed scale: a code that shrinks is seen shrinking, and a
+code that collapses onto a line is seen on the same axes as the control. Drawn on Figure objects (no pyplot).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from cae_experiments import plotting
+
+#: Frames per second of the animation, and its resolution (a GIF of 40 frames at 100 dpi stays ~2 MB).
+FPS = 8
+ANIMATION_DPI = 100
+
+
+def _type_names(labels: np.ndarray) -> dict[int, str]:
+    return {int(t): f"type {int(t) + 1}" for t in np.unique(labels)}
+
+
+def _measures(diag: dict) -> str:
+    return (f"max ‖z‖ {diag['max_code_norm']:.2g}\neffective rank {diag['effective_rank']:.2f}\n"
+            f"|corr| {diag['max_abs_corr']:.2f}")
+
+
+def _heading(result, t: int) -> str:
+    return (f"step {int(result.steps[t])} of {int(result.steps[-1])} (λ = {result.config.lam:g}): the same two "
+            "linear arms trained four ways")
+
+
+def start_end_figure(result) -> Figure:
+    """The codes of every run at the first snapshot (top row) and the last (bottom row), one shared scale,
+    coloured by type, with the largest code length, effective rank and |correlation| of each panel."""
+    panels = []
+    for when, t in (("start", 0), ("end", -1)):
+        for r, title in enumerate(result.titles):
+            name = (f"{title}\n" if when == "start" else "") + f"step {int(result.steps[t])}"
+            panels.append((name, result.codes[r, t], result.labels))
+    fig = plotting.code_scatter(panels, ncols=len(result.titles), class_names=_type_names(result.labels),
+                                class_title="type of the sample (not used in training)",
+                                title=f"the same two linear arms trained four ways (λ = {result.config.lam:g}): "
+                                      "codes of arm 1, start (top) and end (bottom)")
+    with plotting.talk_style():
+        for ax, diag in zip(fig.axes[:len(panels)], [d[0] for d in result.diagnostics] +
+                            [d[-1] for d in result.diagnostics]):
+            ax.text(0.98, 0.02, _measures(diag), transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
+    return fig
+
+
+def write_animation(result, path, *, fps: int = FPS, dpi: int = ANIMATION_DPI) -> Path:
+    """Write the snapshots of ``result`` (a cae_experiments.demo.DemoResult) as an animation to ``path``
+    (.gif, or .mp4 where ffmpeg exists; :func:`check_animation_path`): one frame per snapshot, the four runs side
+    by side on one fixed scale, each panel with its step and collapse measures. Returns the path."""
+    from matplotlib import animation
+
+    path = check_animation_path(path)
+    if isinstance(fps, bool) or not isinstance(fps, int) or fps < 1:
+        raise ValueError(f"fps must be an int >= 1, got {fps!r}")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 20:
+        raise ValueError(f"dpi must be an int >= 20, got {dpi!r}")
+    R, T = result.codes.shape[:2]
+    first = [(title, result.codes[r, 0], result.labels) for r, title in enumerate(result.titles)]
+    fig = plotting.code_scatter(first, ncols=R, class_names=_type_names(result.labels), zoom_below=0.0,
+                                class_title="type of the sample (not used in training)", title="step 0")
+    half = 1.08 * float(np.abs(result.codes[np.isfinite(result.codes)]).max())
+    with plotting.talk_style():
+        axes = fig.axes[:R]
+        dots = [ax.collections[0] for ax in axes]
+        texts = [ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
+                 for ax in axes]
+        for ax in axes:
+            ax.set_xlim(-half, half)
+            ax.set_ylim(-half, half)
+    writer = animation.FFMpegWriter(fps=fps) if path.suffix.lower() == ".mp4" else animation.PillowWriter(fps=fps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer.saving(fig, str(path), dpi):
+        for t in range(T):
+            for r in range(R):
+                dots[r].set_offsets(result.codes[r, t])
+                texts[r].set_text(_measures(result.diagnostics[r][t]))
+            fig.suptitle(_heading(result, t))
+            writer.grab_frame()
+    return path
+
+
+def check_animation_path(path) -> Path:
+    """``path`` as a Path if an animation can be written there: suffix .gif (Pillow, always available) or .mp4
+    (needs ffmpeg on the PATH). ValueError naming the rule otherwise."""
+    from matplotlib import animation
+
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"animation path must end in .gif or .mp4, got {str(path)!r}")
+    if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
+        raise ValueError(f"animation path {str(path)!r}: writing .mp4 needs ffmpeg, which was not found; "
+                         "use a .gif path")
+    return path

@@ -33,20 +33,28 @@ def _heading(result, t: int) -> str:
 
 
 def start_end_figure(result) -> Figure:
-    """The codes of every run at the first snapshot (top row) and the last (bottom row), one shared scale,
-    coloured by type, with the largest code length, effective rank and |correlation| of each panel."""
-    panels = []
-    for when, t in (("start", 0), ("end", -1)):
-        for r, title in enumerate(result.titles):
-            name = (f"{title}\n" if when == "start" else "") + f"step {int(result.steps[t])}"
-            panels.append((name, result.codes[r, t], result.labels))
-    fig = plotting.code_scatter(panels, ncols=len(result.titles), class_names=_type_names(result.labels),
+    """The codes of arm 1 at the first snapshot and at the last, one shared scale, coloured by type, with the
+    largest code length, effective rank and |correlation| of each panel. The runs start from the same weights, so
+    when their first codes are equal (always, unless a latent normalisation changes codes before training) one
+    start panel stands for all, beside the end of every run; otherwise a row of starts above a row of ends."""
+    R = len(result.titles)
+    starts = [result.codes[r, 0, 0] for r in range(R)]
+    ends = [(f"{title}\nstep {int(result.steps[-1])}", result.codes[r, -1, 0], result.diagnostics[r][-1])
+            for r, title in enumerate(result.titles)]
+    if all(np.array_equal(starts[0], z) for z in starts):
+        shown = [("start (step 0):\nthe same for all four runs", starts[0], result.diagnostics[0][0])] + ends
+        ncols = R + 1
+    else:
+        shown = [(f"{title}\nstep 0", starts[r], result.diagnostics[r][0])
+                 for r, title in enumerate(result.titles)] + ends
+        ncols = R
+    fig = plotting.code_scatter([(name, z, result.labels) for name, z, _ in shown], ncols=ncols,
+                                class_names=_type_names(result.labels),
                                 class_title="type of the sample (not used in training)",
-                                title=f"the same two linear arms trained four ways (λ = {result.config.lam:g}): "
-                                      "codes of arm 1, start (top) and end (bottom)")
+                                title=f"codes of arm 1: the same two linear arms trained four ways "
+                                      f"(λ = {result.config.lam:g})")
     with plotting.talk_style():
-        for ax, diag in zip(fig.axes[:len(panels)], [d[0] for d in result.diagnostics] +
-                            [d[-1] for d in result.diagnostics]):
+        for ax, (_, _, diag) in zip(fig.axes, shown):
             ax.text(0.98, 0.02, _measures(diag), transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
     return fig
 
@@ -63,13 +71,17 @@ def write_animation(result, path, *, fps: int = FPS, dpi: int = ANIMATION_DPI) -
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 20:
         raise ValueError(f"dpi must be an int >= 20, got {dpi!r}")
     R, T = result.codes.shape[:2]
-    first = [(title, result.codes[r, 0], result.labels) for r, title in enumerate(result.titles)]
+    first = [(title, result.codes[r, 0, 0], result.labels) for r, title in enumerate(result.titles)]
     fig = plotting.code_scatter(first, ncols=R, class_names=_type_names(result.labels), zoom_below=0.0,
                                 class_title="type of the sample (not used in training)", title="step 0")
-    half = 1.08 * float(np.abs(result.codes[np.isfinite(result.codes)]).max())
+    arm1 = result.codes[:, :, 0]
+    half = 1.08 * float(np.abs(arm1[np.isfinite(arm1)]).max())
     with plotting.talk_style():
         axes = fig.axes[:R]
         dots = [ax.collections[0] for ax in axes]
+        for d in dots:             # opaque, aliased points: a GIF palette holds them exactly (half the file size)
+            d.set_alpha(1.0)
+            d.set_antialiased(False)
         texts = [ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
                  for ax in axes]
         for ax in axes:
@@ -80,7 +92,7 @@ def write_animation(result, path, *, fps: int = FPS, dpi: int = ANIMATION_DPI) -
     with writer.saving(fig, str(path), dpi):
         for t in range(T):
             for r in range(R):
-                dots[r].set_offsets(result.codes[r, t])
+                dots[r].set_offsets(arm1[r, t])
                 texts[r].set_text(_measures(result.diagnostics[r][t]))
             fig.suptitle(_heading(result, t))
             writer.grab_frame()

@@ -143,7 +143,7 @@ def figures(metrics: dict, out_dir) -> list[Path]:
                        f"eff. rank {row['effective_rank']:.2f}", np.asarray(r["codes_arm0"]), labels))
     cfg = metrics["config"]
     fig = plotting.code_scatter(
-        panels, ncols=3, class_names={d: str(d) for d in range(10)}, class_title="digit (not used in training)",
+        panels, ncols=5, class_names={d: str(d) for d in range(10)}, class_title="digit (not used in training)",
         title=f"Fig. 1B on scikit-learn digits: arm 1 codes after {cfg['steps']} steps (λ = {cfg['lam']:g}), one "
               "scale for all panels;\neffective rank 2 = spread over the plane, 1 = on a line")
     return [plotting.save(fig, Path(out_dir) / "couplings_panel.png")]

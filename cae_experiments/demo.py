@@ -71,9 +71,9 @@ class DemoConfig:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Snapshots of the demo. ``codes: (R, T, N, 2)`` arm-1 codes of every sample (eval mode) of run r at
-    ``steps[t]``; ``labels: (N,)`` the type of each sample (never used in training); ``diagnostics[r][t]``: the
-    collapse measures of cae_core.diagnostics.batch_diagnostics on those codes."""
+    """Snapshots of the demo. ``codes: (R, T, k, N, 2)`` codes of arm i of every sample (eval mode) of run r at
+    ``steps[t]`` (k = 2 arms); ``labels: (N,)`` the type of each sample (never used in training);
+    ``diagnostics[r][t]``: the collapse measures of cae_core.diagnostics.batch_diagnostics on arm 1's codes."""
     config: DemoConfig
     titles: tuple[str, ...]
     steps: np.ndarray
@@ -128,9 +128,9 @@ def run_demo(config: DemoConfig = DemoConfig(), progress=None) -> DemoResult:
                         checkpoint_every=int(steps[-1]), resume=True)
                     if progress is not None:
                         progress.advance(f"{title}, step {t}")
-                z = model.encode(data)[0]
+                z = model.encode(data)
                 run_codes.append(z)
-                run_diag.append(batch_diagnostics(z))
+                run_diag.append(batch_diagnostics(z[0]))
         codes.append(run_codes)
         diagnostics.append(run_diag)
     return DemoResult(config=config, titles=tuple(r[0] for r in RUNS), steps=steps, codes=np.asarray(codes),

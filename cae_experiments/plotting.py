@@ -57,11 +57,14 @@ def talk_style() -> Iterator[None]:
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = (4.6, 3.6), sharex=False,
-               sharey=False, extra_height: float = 0.0, **subplot_kw) -> tuple[Figure, np.ndarray]:
+               sharey=False, extra_height: float = 0.0, square: bool = False,
+               **subplot_kw) -> tuple[Figure, np.ndarray]:
     """A Figure with a grid of ``nrows x ncols`` panels of ``panel`` inches each, plus ``extra_height`` inches for
-    a title or a legend below (constrained layout, so titles, labels and outside legends never overlap) ->
+    a title or a legend below (constrained layout, so titles, labels and outside legends never overlap; with
+    ``square``, matplotlib's "compressed" variant of it, made for panels of a fixed aspect) ->
     ``(fig, axes: (nrows, ncols) array)``. Call it inside :func:`talk_style`."""
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + extra_height), layout="constrained")
+    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows + extra_height),
+                 layout="compressed" if square else "constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=sharex, sharey=sharey, subplot_kw=subplot_kw)
     return fig, axes
 
@@ -215,7 +218,7 @@ def code_scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], *,
     half = 1.08 * max([_extent(Z) for Z in points] + [1e-12])
     with talk_style():
         extra = 0.9 * bool(class_names) + 0.3 * (title.count("\n") + 1 if title else 0)
-        fig, axes = new_figure(nrows, ncols, panel=(4.0, 3.9), sharex=share, sharey=share, extra_height=extra)
+        fig, axes = new_figure(nrows, ncols, panel=(4.0, 4.5), extra_height=extra, square=True)
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         for idx, (ax, (name, _, labels), Z) in enumerate(zip(axes.flat, panels, points)):
@@ -223,11 +226,13 @@ def code_scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], *,
             ax.set_title(name)
             ax.set_aspect("equal", adjustable="box")
             xname, yname = axis_names[idx] if axis_names else ("code coordinate 1", "code coordinate 2")
-            if idx // ncols == nrows - 1 or not share or axis_names:
+            bottom_row = idx // ncols == nrows - 1 or idx + ncols >= n
+            if bottom_row or not share or axis_names:
                 ax.set_xlabel(xname)
             if idx % ncols == 0 or not share:
                 ax.set_ylabel(yname)
             if share:
+                ax.tick_params(labelbottom=bottom_row or bool(axis_names), labelleft=idx % ncols == 0)
                 ax.set_xlim(-half, half)
                 ax.set_ylim(-half, half)
                 if 0 < _extent(Z) < zoom_below * half:

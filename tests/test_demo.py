@@ -65,7 +65,7 @@ def _tiny_result(T: int = 3) -> DemoResult:
     rng = np.random.default_rng(0)
     diag = {"max_code_norm": 1.0, "effective_rank": 2.0, "max_abs_corr": 0.0}
     return DemoResult(config=DemoConfig(steps=4, snapshots=T - 1), titles=("a", "b"), steps=np.arange(T),
-                      codes=rng.normal(size=(2, T, 20, 2)), labels=np.arange(20) % 3,
+                      codes=rng.normal(size=(2, T, 2, 20, 2)), labels=np.arange(20) % 3,
                       diagnostics=[[diag] * T for _ in range(2)])
 
 

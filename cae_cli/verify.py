@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from cae_cli.main import CLIError, check_writable_file
+from cae_cli.main import CLIError, check_writable_file, write_atomically
 
 HELP = ("check every claim of the supplement's proofs (Definition, Eqs. 1-43, Props. 1-2, Algorithm 1) "
         "by sympy certificates, constructions and adversarial search, and compare with the expected verdicts")
@@ -110,8 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     doc = ledger_json(results, config)
     try:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=True)
+        write_atomically(args.json, json.dumps(doc, indent=1, allow_nan=True))
     except OSError as exc:
         raise CLIError(f"--json {args.json!r} could not be written: {exc.strerror}") from None
 

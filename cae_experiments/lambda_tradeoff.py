@@ -7,8 +7,9 @@ held-out 20 % of the samples (eval mode), the coupling on those too: mean_s ||z_
 codes (plus the last training-batch value of the trained coupling in the run record).
 
 Setup: two MLP arms 20 -> 32 -> 32 -> p = 3 on ``synthetic_multimodal`` data (2-D shared latent, noise 0.1),
-latent_norm "batchnorm" with coupling "msv" and the Patch-seq code's denominator floor 1e-2 (NOTES.md: under
-batch norm lambda_min(V) <= 1 and -> 0 as the codes collapse, so msv resists the line collapse of Prop. 2),
+latent_norm "batchnorm" with coupling "msv" and the Patch-seq code's denominator floor 1e-2
+(AllenInstitute/coupledAE-patchseq; under batch norm tr V = p, so lambda_min(V) <= 1, and it -> 0 as the codes
+collapse, so msv resists the line collapse of Prop. 2),
 Adam lr 1e-3, batches of 100 rows of which 75 are paired (the Patch-seq batches), alpha_i = 1. Every lam run
 starts from the same initial weights and sees the same batches. ``sweep=True`` trains all lam runs as one
 vectorised model (cae_core.sweep.fit_sweep; equal to rounding, except the loss-invariant code biases under

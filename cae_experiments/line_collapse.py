@@ -7,7 +7,7 @@ parameters, unbiased 1/(B-1) variance, eps 1e-10), coupling "mse", lam = 10 and 
 lr 1e-3, float64, batches of 100 fully paired rows of ``synthetic_multimodal`` data (2-D shared latent, 32
 features per modality, noise 0.5).
 
-The floor (cae_experiments.cca, NOTES.md "Linear oracle"). For rows S standardised with the unbiased variance,
+The floor (cae_experiments.cca: canonical correlation analysis). For rows S standardised with the unbiased variance,
 sum_s ||z_s1 - z_s2||^2 >= (|S| - 1) p (2 - 2 rho_1(S)). cae_core's mse is the MEAN over the paired rows of
 ||z_s1 - z_s2||^2 (``cae_core.couplings.mse``), so in its units the floor is (|S| - 1)/|S| * p * (2 - 2 rho_1).
 rho_1 is that of the rows the codes are standardised over, so we compare like with like:
@@ -248,9 +248,10 @@ def figures(metrics: dict, out_dir) -> list[Path]:
     spectra = {f"{_lam_label(r)}" + (" (control)" if r is control else ""):
                {f"arm {i + 1}": np.array([s["spectrum"][i] for s in r["snapshots"]]) for i in range(2)}
                for r in (control, treated)}
-    files.append(plotting.save(plotting.spectrum_lines(
-        steps, spectra, title="eigenvalues of each arm's code covariance (whole data):\n"
-                              "with coupling, all but the largest fall far below where they started"), out_dir / "spectrum.png"))
+    fig = plotting.spectrum_lines(steps, spectra, title="eigenvalues of each arm's code covariance (whole data):\n"
+                                                        "with coupling, all but the largest fall far below where "
+                                                        "they started")
+    files.append(plotting.save(fig, out_dir / "spectrum.png"))
     files.append(plotting.save(plotting.history_lines(
         runs, ["max_abs_corr", "effective_rank", "lambda_min", "max_coordinate_gap"], ncols=2,
         logy={"max_coordinate_gap", "lambda_min"}, label=_lam_label, control=_lam_label(control),
@@ -272,7 +273,8 @@ def _coupling_vs_floor(metrics: dict, path: Path) -> Path:
             ax.plot([s["step"] for s in snaps], [s["coupling"] for s in snaps], marker="o",
                     label=_lam_label(r) + (" (control)" if r["lam"] == 0 else ""), **style)
         ax.axhline(floor["floor_mean_over_rows"], color="C3", ls=":", lw=2,
-                   label=f"floor (N−1)/N · p · (2 − 2ρ₁), top canonical correlation ρ₁ = {floor['rho_1']:.4f}")
+                   label=f"floor (N−1)/N · p · (2 − 2ρ₁), top canonical correlation "
+                         f"ρ₁ = {floor['rho_1']:.4f}")
         ax.set_yscale("log")
         plotting.readable_log(ax.yaxis)
         ax.set_xlabel(plotting.LABELS["step"])

@@ -115,7 +115,8 @@ def class_legend(fig: Figure, names: Mapping[int, str], title: str, *, palette: 
 
 def readable_log(axis) -> None:
     """Tick labels of a log-scaled ``axis`` (``ax.xaxis``/``ax.yaxis``) as plain numbers ("0.02", "1e-05")
-    instead of "2 x 10^-2"; intermediate ticks (2, 5) are labelled when the axis spans less than 2 decades, every one below 0.7 decades."""
+    instead of "2 x 10^-2"; intermediate ticks (2, 5) are labelled when the axis spans less than 2 decades,
+    every one below 0.7 decades."""
     plain = lambda v: f"{v:g}"
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: plain(v)))
 

@@ -87,6 +87,10 @@ def write_animation(result, path, *, fps: int = FPS, dpi: int = ANIMATION_DPI) -
         for ax in axes:
             ax.set_xlim(-half, half)
             ax.set_ylim(-half, half)
+    heading = fig.suptitle(_heading(result, T - 1))
+    fig.set_dpi(dpi)
+    fig.draw_without_rendering()       # lay out once and keep it: the frames differ only in points and text
+    fig.set_layout_engine("none")
     writer = animation.FFMpegWriter(fps=fps) if path.suffix.lower() == ".mp4" else animation.PillowWriter(fps=fps)
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer.saving(fig, str(path), dpi):
@@ -94,7 +98,7 @@ def write_animation(result, path, *, fps: int = FPS, dpi: int = ANIMATION_DPI) -
             for r in range(R):
                 dots[r].set_offsets(arm1[r, t])
                 texts[r].set_text(_measures(result.diagnostics[r][t]))
-            fig.suptitle(_heading(result, t))
+            heading.set_text(_heading(result, t))
             writer.grab_frame()
     return path
 

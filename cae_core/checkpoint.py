@@ -2,7 +2,10 @@
 
 A checkpoint is a dict of tensors and plain Python values (loadable with ``torch.load(weights_only=True)``):
 model and optimiser state dicts, the RNG states (torch CPU and CUDA, the numpy batch sampler, Python's
-``random``), the history so far, the next step and a fingerprint of the run's settings.
+``random``), the history so far, the next step and a fingerprint of what the run was trained on: the SHA-256 of
+the data (:func:`data_fingerprint`), the model's configuration and the full training configuration (issue 12
+item 11). ``fit(..., resume=True)`` compares the fingerprint with its own and names every entry that differs
+(:func:`fingerprint_differences`).
 
 Writes are atomic: the file is written to a temporary file in the same directory, flushed to disk, and then
 moved over the old checkpoint with ``os.replace``, so a process killed at any moment leaves either the previous
@@ -11,10 +14,12 @@ rename survives a power loss or OS crash too, not only a killed process.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from typing import Any
 
+import numpy as np
 import torch
 
 #: File name of the checkpoint inside ``checkpoint_dir``.
@@ -77,3 +82,40 @@ def remove_stale_temporaries(checkpoint_dir: str | os.PathLike) -> None:
     for name in os.listdir(directory):
         if name.startswith(".checkpoint-") and name.endswith(".tmp"):
             os.unlink(os.path.join(directory, name))
+
+
+def data_fingerprint(data) -> dict[str, Any]:
+    """What a run sees of a :class:`~cae_core.data.PairedDataset`: the shapes and the SHA-256 of the float64
+    bytes of every modality's paired rows, then its unpaired rows (order matters: it sets the batches)."""
+    h = hashlib.sha256()
+    for x, u in zip(data.modalities, data.unpaired):
+        for arr in (x, u):
+            h.update(repr(arr.shape).encode())
+            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    return {"sha256": h.hexdigest(), "dims": list(data.dims), "n_paired_rows": data.n_paired,
+            "n_unpaired_rows": list(data.n_unpaired)}
+
+
+def fingerprint_differences(recorded, current, prefix: str = "") -> list[str]:
+    """Every entry where two nested fingerprints (dicts of plain values) differ, as ``"key: recorded vs
+    current"`` lines, keys joined with dots (e.g. ``"config.lr: 0.001 vs 0.005"``)."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        out = []
+        for key in sorted(set(recorded) | set(current), key=str):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key not in recorded:
+                out.append(f"{name}: absent from the checkpoint")
+            elif key not in current:
+                out.append(f"{name}: only in the checkpoint")
+            else:
+                out.extend(fingerprint_differences(recorded[key], current[key], name))
+        return out
+    if isinstance(recorded, list) and isinstance(current, list) and len(recorded) == len(current):
+        return [line for n, (a, b) in enumerate(zip(recorded, current))
+                for line in fingerprint_differences(a, b, f"{prefix}[{n}]")]
+    if recorded != current:
+        def short(v):
+            text = repr(v)
+            return text if len(text) <= 40 else text[:37] + "..."
+        return [f"{prefix}: {short(recorded)} vs {short(current)}"]
+    return []

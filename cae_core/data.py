@@ -5,7 +5,8 @@ unpaired rows per modality (NOTES.md: Patch-seq batches of 75 paired + 25 unpair
 - :func:`synthetic_multimodal` -- a shared latent pushed through modality-specific random nonlinear maps.
 - :func:`digits_same_image` / :func:`digits_two_view` -- scikit-learn's bundled 8x8 digits (the paper's MNIST
   pairing: both arms see the same image; or left/right halves).
-- :func:`load_paired` -- user matrices from .npz / .csv files, paired by an id column or by row order.
+- :func:`load_paired` -- user matrices from .npz / .csv files, paired by an id column or by row order, with
+  feature names, sample ids and labels kept (AnnData / MuData: :mod:`cae_core.anndata_io`).
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def _matrix(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have at least one feature column, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    if not arr.flags.writeable:           # e.g. a read-only memmap: torch cannot share non-writable memory
+        arr = arr.copy()
     return arr
 
 
@@ -39,19 +42,43 @@ def _labels(y, n: int, name: str) -> np.ndarray:
     return arr
 
 
+def _id_array(ids, n: int, name: str) -> np.ndarray:
+    """``ids`` as a 1-D array of ``n`` unique strings; ValueError naming ``name`` otherwise."""
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must be a 1-D array with one sample id per row ({n}), got shape {arr.shape}")
+    arr = arr.astype(str)
+    if len(set(arr.tolist())) != n:
+        raise ValueError(f"{name} must hold unique sample ids (found duplicates)")
+    return arr
+
+
+def _per_modality(values, k: int, name: str) -> list:
+    if isinstance(values, (str, bytes, np.ndarray)) or not isinstance(values, Sequence) or len(values) != k:
+        raise ValueError(f"{name} must be a list of k = {k} entries, one per modality")
+    return list(values)
+
+
 class PairedDataset:
     """k >= 2 modalities. ``modalities[i]: (N, d_i)`` with row s of each the same sample (N >= 1 paired rows);
     ``unpaired[i]: (U_i, d_i)`` or None: rows of modality i with no partner; ``labels: (N,)`` and
     ``unpaired_labels[i]: (U_i,)`` optional (e.g. cell types); ``info``: free-form metadata (e.g. the true latent).
-    Arrays are stored as float64 numpy; the training loop casts them to the model's dtype."""
+
+    Tracing codes back to samples (all optional): ``ids: (N,)`` sample ids of the paired rows,
+    ``unpaired_ids[i]: (U_i,)`` those of modality i's unpaired rows (unique strings within each modality);
+    ``feature_names[i]``: the d_i column names of modality i (or None); ``modality_names``: k unique names
+    (e.g. "rna", "atac"). Arrays are stored as float64 numpy; the training loop casts them to the model's dtype."""
 
     def __init__(self, modalities: Sequence, unpaired: Sequence | None = None, labels=None,
-                 unpaired_labels: Sequence | None = None, info: Mapping | None = None):
+                 unpaired_labels: Sequence | None = None, info: Mapping | None = None, *, ids=None,
+                 unpaired_ids: Sequence | None = None, feature_names: Sequence | None = None,
+                 modality_names: Sequence[str] | None = None):
         if isinstance(modalities, np.ndarray) or not isinstance(modalities, Sequence):
             raise TypeError("modalities must be a list of 2-D arrays, one (N, d_i) array per modality, "
                             f"got {type(modalities).__name__}")
         if len(modalities) < 2:
-            raise ValueError(f"modalities must hold k >= 2 arrays (a coupling needs two arms), got {len(modalities)}")
+            raise ValueError(f"modalities must hold k >= 2 arrays (a coupling needs two arms), got {len(modalities)}"
+                             f"; to encode a single modality with a trained model use model.encode(X, modality=i)")
         mods = [_matrix(x, f"modalities[{i}]") for i, x in enumerate(modalities)]
         n = mods[0].shape[0]
         for i, x in enumerate(mods):
@@ -86,6 +113,32 @@ class PairedDataset:
                 raise ValueError(f"unpaired_labels must be a list of k = {k} label arrays")
             self.unpaired_labels = [_labels(y, u.shape[0], f"unpaired_labels[{i}]")
                                     for i, (y, u) in enumerate(zip(unpaired_labels, unp))]
+        self.ids = None if ids is None else _id_array(ids, n, "ids")
+        if unpaired_ids is None:
+            self.unpaired_ids = None
+        else:
+            self.unpaired_ids = [_id_array([] if u_ids is None else u_ids, u.shape[0], f"unpaired_ids[{i}]")
+                                 for i, (u_ids, u) in enumerate(zip(_per_modality(unpaired_ids, k, "unpaired_ids"),
+                                                                    unp))]
+        if feature_names is None:
+            self.feature_names = None
+        else:
+            names = []
+            for i, (f, x) in enumerate(zip(_per_modality(feature_names, k, "feature_names"), mods)):
+                if f is not None:
+                    f = [str(v) for v in f]
+                    if len(f) != x.shape[1]:
+                        raise ValueError(f"feature_names[{i}] must name the {x.shape[1]} columns of modalities[{i}], "
+                                         f"got {len(f)} names")
+                names.append(f)
+            self.feature_names = names
+        if modality_names is None:
+            self.modality_names = None
+        else:
+            mnames = [str(m) for m in _per_modality(modality_names, k, "modality_names")]
+            if len(set(mnames)) != k:
+                raise ValueError(f"modality_names must be k = {k} distinct names, got {mnames}")
+            self.modality_names = mnames
         self.info = dict(info or {})
 
     @property
@@ -108,12 +161,25 @@ class PairedDataset:
         """Number of unpaired rows U_i of each modality."""
         return tuple(u.shape[0] for u in self.unpaired)
 
+    def rows(self, i: int) -> np.ndarray:
+        """All rows of modality i: the paired rows, then its unpaired rows -> ``(N + U_i, d_i)`` (the order of
+        ``model.encode(..., include_unpaired=True)`` and of :meth:`sample_ids`)."""
+        return np.concatenate([self.modalities[i], self.unpaired[i]], axis=0)
+
+    def sample_ids(self, i: int) -> np.ndarray | None:
+        """Ids of :meth:`rows` of modality i -> ``(N + U_i,)`` strings, or None when the data set has no ids."""
+        if self.ids is None:
+            return None
+        extra = self.unpaired_ids[i] if self.unpaired_ids is not None else np.array([], dtype=str)
+        return np.concatenate([self.ids, extra])
+
     def __len__(self) -> int:
         return self.n_paired
 
     def __repr__(self) -> str:
         return (f"PairedDataset(k={self.k}, n_paired={self.n_paired}, dims={self.dims}, "
-                f"n_unpaired={self.n_unpaired}, labels={'yes' if self.labels is not None else 'no'})")
+                f"n_unpaired={self.n_unpaired}, labels={'yes' if self.labels is not None else 'no'}, "
+                f"ids={'yes' if self.ids is not None else 'no'})")
 
 
 def as_dataset(data, name: str = "data") -> PairedDataset:
@@ -218,58 +284,142 @@ def digits_two_view() -> PairedDataset:
 
 # ------------------------------------------------------------------------------------------------------ files
 
-def _read_csv(path: str, pair_column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _decide_header(path: str, rows: list[list[str]]) -> bool:
+    """Whether the first csv row is a header, told from the data alone; ValueError when it cannot be told.
+
+    A header is certain when a cell of the first row is not a number while every other row holds a number in
+    that column (a name on top of a numeric column). An all-numeric first row could be numeric column names
+    (e.g. ``0,1,...,75``) or a sample, and a first row whose text cells sit in text columns (ids, labels) could
+    be names or a sample: both are refused rather than guessed."""
+    first, rest = rows[0], rows[1:]
+    text_cols = [c for c, cell in enumerate(first) if not _is_number(cell)]
+    if not text_cols:
+        reason = "its first row is all numbers (numeric column names, or a sample?)"
+    elif not rest:
+        reason = "it has a single row"
+    else:
+        for c in text_cols:
+            if all(c < len(r) and _is_number(r[c]) for r in rest):
+                return True
+        reason = "the text cells of its first row lie in columns that hold text in other rows too"
+    raise ValueError(f"{path}: cannot tell whether the first row is a header: {reason}; pass header=True (the "
+                     f"first row names the columns) or header=False (every row is a sample)")
+
+
+def _column_index(ref, names: list[str] | None, width: int, path: str, arg: str) -> int:
+    """Position of column ``ref`` (a header name, or a 0-based position; negative counts from the end)."""
+    if isinstance(ref, str):
+        if names is None:
+            raise ValueError(f"{arg} {ref!r} names a column, but {path} is read without a header "
+                             f"(header=False); give the column's 0-based position instead")
+        if ref not in names:
+            raise ValueError(f"{arg} {ref!r} is not a column of {path} (columns: {names[:8]}"
+                             f"{' ...' if len(names) > 8 else ''})")
+        return names.index(ref)
+    if isinstance(ref, bool) or not isinstance(ref, (int, np.integer)):
+        raise TypeError(f"{arg} must be a column name (str) or a 0-based position (int), got {type(ref).__name__}")
+    if not -width <= ref < width:
+        raise ValueError(f"{arg} {ref} is not a column position of {path}, which has {width} columns")
+    return int(ref) % width
+
+
+def _parse_labels(values: Sequence[str]) -> np.ndarray:
+    """Label strings as int64 when all are integers, float64 when all are numbers, else str."""
+    try:
+        as_float = np.array([float(v) for v in values], dtype=np.float64)
+    except ValueError:
+        return np.array(values, dtype=str)
+    if np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)):
+        return as_float.astype(np.int64)
+    return as_float
+
+
+class _Table:
+    """What one file contributes: ``X: (n, d)`` features, ``feature_names`` (or None), ``ids: (n,)`` of the
+    pair column (or None), ``labels: (n,)`` of the label column (or None: the file has no such column),
+    ``columns``: every column name of the file (empty without names)."""
+
+    def __init__(self, path, X, feature_names, ids, labels):
+        self.path, self.X, self.feature_names, self.ids, self.labels = path, X, feature_names, ids, labels
+        self.columns: list[str] = []
+
+
+def _read_csv(path: str, header: bool | None, pair_column, label_column, drop_columns: Sequence) -> _Table:
     try:
         with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r]
+            rows = [[c.strip() for c in r] for r in csv.reader(fh) if r]
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not a text csv file ({exc.reason} at byte {exc.start})") from None
     if not rows:
         raise ValueError(f"{path}: the file is empty")
-
-    def is_number(cell: str) -> bool:
-        try:
-            float(cell)
-            return True
-        except ValueError:
-            return False
-
-    header = None if all(is_number(c) for c in rows[0]) else [c.strip() for c in rows[0]]
-    body = rows[1:] if header is not None else rows
-    ids = None
-    id_col = None
-    if pair_column is not None:
-        if header is None or pair_column not in header:
-            raise ValueError(f"pair_column {pair_column!r} is not a column of {path} "
-                             f"(the csv needs a header row naming it)")
-        id_col = header.index(pair_column)
-        ids = np.array([r[id_col].strip() for r in body])
+    named = [ref for ref in (pair_column, label_column, *drop_columns) if isinstance(ref, str)]
+    if header is None:
+        header = True if named else _decide_header(path, rows)
+    names = rows[0] if header else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise ValueError(f"{path}: the file has a header row but no samples")
     width = len(rows[0])
+    id_col = None if pair_column is None else _column_index(pair_column, names, width, path, "pair_column")
+    label_col = None
+    if label_column is not None and not (isinstance(label_column, str) and names is not None
+                                         and label_column not in names):
+        label_col = _column_index(label_column, names, width, path, "label_column")
+    dropped = {_column_index(ref, names, width, path, "drop_columns") for ref in drop_columns
+               if not (isinstance(ref, str) and names is not None and ref not in names)}
+    skip = dropped | {c for c in (id_col, label_col) if c is not None}
+    keep = [c for c in range(width) if c not in skip]
+    if not keep:
+        raise ValueError(f"{path}: no feature column is left after removing pair_column, label_column and "
+                         f"drop_columns")
+    first_line = 2 if header else 1
     values = []
-    for line, r in enumerate(body, start=2 if header is not None else 1):
+    for line, r in enumerate(body, start=first_line):
         if len(r) != width:
             raise ValueError(f"{path}: line {line} has {len(r)} fields, expected {width}")
         try:
-            values.append([float(c) for col, c in enumerate(r) if col != id_col])
-        except ValueError as exc:
-            raise ValueError(f"{path}: line {line} has a non-numeric feature value ({exc})") from None
-    return np.array(values, dtype=np.float64).reshape(len(body), -1), ids
+            values.append([float(r[c]) for c in keep])
+        except ValueError:
+            bad = next(c for c in keep if not _is_number(r[c]))
+            column = repr(names[bad]) if names is not None else f"at position {bad}"
+            raise ValueError(f"{path}: line {line} has a non-numeric feature value {r[bad]!r} in column {column} "
+                             f"(a label column? pass label_column=; other text columns: drop_columns=)") from None
+    ids = None if id_col is None else np.array([r[id_col] for r in body])
+    labels = None if label_col is None else _parse_labels([r[label_col] for r in body])
+    feature_names = None if names is None else [names[c] for c in keep]
+    table = _Table(path, np.array(values, dtype=np.float64).reshape(len(body), -1), feature_names, ids, labels)
+    table.columns = names or []
+    return table
 
 
-def _read_npz(path: str, pair_column: str | None, key: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_npz(path: str, matrix_key: str, pair_column, label_column, drop_columns: Sequence) -> _Table:
+    for arg, ref in (("pair_column", pair_column), ("label_column", label_column)):
+        if ref is not None and not isinstance(ref, str):
+            raise TypeError(f"{arg} must name an array of the .npz archive {path} (a str), got {type(ref).__name__}")
     try:
         archive = np.load(path, allow_pickle=False)
         if not hasattr(archive, "files"):     # a bare .npy array saved under a .npz name
             raise ValueError(f"{path} must be an .npz archive (np.savez), got a single array")
         with archive as z:
-            if key not in z.files:
-                raise ValueError(f"{path} must hold the feature matrix under the key {key!r}, has {z.files}")
-            X = z[key]
-            ids = None
+            if matrix_key not in z.files:
+                raise ValueError(f"{path} must hold the feature matrix under the key {matrix_key!r}, has {z.files}")
+            X = z[matrix_key]
+            names = np.asarray(z["feature_names"]).astype(str).tolist() if "feature_names" in z.files else None
+            ids = labels = None
             if pair_column is not None:
                 if pair_column not in z.files:
                     raise ValueError(f"pair_column {pair_column!r} is not an array of {path} (has {z.files})")
                 ids = np.asarray(z[pair_column]).astype(str)
+            if label_column is not None and label_column in z.files:
+                labels = np.asarray(z[label_column])
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a readable .npz archive ({exc})") from None
     except ValueError as exc:
@@ -277,50 +427,118 @@ def _read_npz(path: str, pair_column: str | None, key: str) -> tuple[np.ndarray,
             raise
         # numpy's own message (e.g. "contains pickled (object) data") names neither the file nor the cause
         raise ValueError(f"{path} is not a readable .npz archive of numeric arrays ({exc})") from None
-    return X, ids
+    X = _matrix(X, f"the matrix {matrix_key!r} of {path}")
+    if names is not None and len(names) != X.shape[1]:
+        raise ValueError(f"{path}: feature_names must name the {X.shape[1]} columns of {matrix_key!r}, "
+                         f"has {len(names)}")
+    for arg, arr in (("pair_column", ids), ("label_column", labels)):
+        if arr is not None and arr.shape != (X.shape[0],):
+            raise ValueError(f"{path}: {arg} array must hold one entry per row ({X.shape[0]}), got shape {arr.shape}")
+    dropped = {_column_index(ref, names, X.shape[1], path, "drop_columns") for ref in drop_columns
+               if not (isinstance(ref, str) and names is not None and ref not in names)}
+    keep = [c for c in range(X.shape[1]) if c not in dropped]
+    if not keep:
+        raise ValueError(f"{path}: no feature column is left after drop_columns")
+    table = _Table(path, X[:, keep], None if names is None else [names[c] for c in keep], ids, labels)
+    table.columns = names or []
+    return table
 
 
-def load_paired(*paths: str | os.PathLike, pair_column: str | None = None, matrix_key: str = "X") -> PairedDataset:
-    """One feature matrix per modality from ``.npz`` (array ``matrix_key``) or ``.csv`` (numeric columns; a header
-    row is detected when the first row is not all numbers) files.
+def _paired_labels(tables: list[_Table], rows: list[np.ndarray], label_column) -> np.ndarray | None:
+    """Labels of the paired samples from every file that has the label column; they must agree."""
+    found = [(t, t.labels[r]) for t, r in zip(tables, rows) if t.labels is not None]
+    if not found:
+        return None
+    first_table, labels = found[0]
+    for t, other in found[1:]:
+        if labels.astype(str).tolist() != other.astype(str).tolist():
+            s = next(s for s, (a, b) in enumerate(zip(labels.astype(str), other.astype(str))) if a != b)
+            raise ValueError(f"label_column {label_column!r} disagrees between {first_table.path} and {t.path} "
+                             f"on paired sample {s} ({labels[s]!r} vs {other[s]!r})")
+    return labels
 
-    ``pair_column=None``: row s of every file is sample s (all files must have the same number of rows).
-    ``pair_column="cell_id"``: that column (csv) / array (npz) holds sample ids; ids present in every file are
-    the paired samples (in the order of the first file), the others become the unpaired rows of their modality.
+
+def load_paired(*paths: str | os.PathLike, pair_column: str | int | None = None, header: bool | None = None,
+                label_column: str | int | None = None, drop_columns: Sequence[str | int] = (),
+                matrix_key: str = "X") -> PairedDataset:
+    """One feature matrix per modality from ``.csv`` or ``.npz`` files -> :class:`PairedDataset` with the feature
+    names, sample ids (paired and unpaired) and labels of the files.
+
+    ``header`` (csv): True, the first row names the columns; False, every row is a sample; None (default), told
+    from the data -- a first row with a text cell above a numeric column is a header, and anything else (an
+    all-numeric first row such as ``0,1,...,75,0``, or text only in text columns) is a ValueError asking for
+    ``header=``. Naming a column (a str below) implies ``header=True``.
+
+    ``pair_column`` (a column name or 0-based position; for .npz the name of an id array): sample ids; ids present
+    in every file are the paired samples (in the order of the first file), the others become the unpaired rows of
+    their modality (``ids`` / ``unpaired_ids``). None: row s of every file is sample s (equal row counts).
+
+    ``label_column`` (name or position; .npz: an array name): a label per row, taken out of the features; files
+    without that column contribute no labels, files that have it must agree on the paired samples. Labels that
+    are all integers become int64. ``drop_columns``: further columns (names or positions) that are not features.
+    ``matrix_key``: the array of an .npz holding the ``(n, d)`` features (its optional ``feature_names`` array
+    names the columns). Every error names the file and the argument.
     """
     if len(paths) < 2:
         raise ValueError(f"paths must name k >= 2 files (one per modality), got {len(paths)}")
+    if header is not None and not isinstance(header, bool):
+        raise TypeError(f"header must be True, False or None (told from the data), got {header!r}")
+    if isinstance(drop_columns, (str, int)) or not isinstance(drop_columns, Sequence):
+        raise TypeError(f"drop_columns must be a list of column names or positions, got {drop_columns!r}")
     paths = [os.fspath(p) for p in paths]
     for i, p in enumerate(paths):
         if os.path.splitext(p)[1].lower() not in (".csv", ".npz"):
             raise ValueError(f"paths[{i}] = {p!r} must end in .csv or .npz")
         if not os.path.isfile(p):
             raise ValueError(f"paths[{i}] = {p!r} is not an existing file")
-    mats, ids = [], []
+    tables = []
     for p in paths:
         if p.lower().endswith(".csv"):
-            X, id_ = _read_csv(p, pair_column)
+            t = _read_csv(p, header, pair_column, label_column, drop_columns)
         else:
-            X, id_ = _read_npz(p, pair_column, matrix_key)
-        X = _matrix(X, f"the matrix of {p}")
-        if id_ is not None:
-            if id_.shape != (X.shape[0],):
-                raise ValueError(f"{p}: pair_column {pair_column!r} must hold one id per row ({X.shape[0]})")
-            if len(set(id_.tolist())) != len(id_):
-                raise ValueError(f"{p}: pair_column {pair_column!r} must hold unique ids (found duplicates)")
-        mats.append(X)
-        ids.append(id_)
+            t = _read_npz(p, matrix_key, pair_column, label_column, drop_columns)
+        t.X = _matrix(t.X, f"the matrix of {p}")
+        if t.ids is not None and len(set(t.ids.tolist())) != len(t.ids):
+            raise ValueError(f"{p}: pair_column {pair_column!r} must hold unique ids (found duplicates)")
+        tables.append(t)
+    if label_column is not None and all(t.labels is None for t in tables):
+        raise ValueError(f"label_column {label_column!r} is not a column of any of {paths}")
+    for ref in drop_columns:
+        if isinstance(ref, str) and not any(ref in t.columns for t in tables):
+            raise ValueError(f"drop_columns {ref!r} is not a column of any of {paths}")
+    names = [t.feature_names for t in tables]
+    feature_names = None if all(f is None for f in names) else names
     if pair_column is None:
-        return PairedDataset(mats)
-    common = set(ids[0].tolist())
-    for id_ in ids[1:]:
-        common &= set(id_.tolist())
-    order = [s for s in ids[0].tolist() if s in common]
+        n0 = tables[0].X.shape[0]
+        for i, t in enumerate(tables):
+            if t.X.shape[0] != n0:
+                raise ValueError(f"paths[{i}] ({t.path}) has {t.X.shape[0]} samples but paths[0] ({tables[0].path}) "
+                                 f"has {n0}: without pair_column, row s of every file must be sample s. If the files "
+                                 f"hold a sample-id column, pass pair_column='<its name>' to pair rows by id (rows "
+                                 f"without a partner become unpaired rows)")
+        every = [np.arange(n0)] * len(tables)
+        return PairedDataset([t.X for t in tables], labels=_paired_labels(tables, every, label_column),
+                             feature_names=feature_names)
+    common = set(tables[0].ids.tolist())
+    for t in tables[1:]:
+        common &= set(t.ids.tolist())
+    order = [s for s in tables[0].ids.tolist() if s in common]
     if not order:
         raise ValueError(f"no sample id of pair_column {pair_column!r} occurs in every file: nothing is paired")
-    modalities, unpaired = [], []
-    for X, id_ in zip(mats, ids):
-        where = {s: r for r, s in enumerate(id_.tolist())}
-        modalities.append(X[[where[s] for s in order]])
-        unpaired.append(X[[r for r, s in enumerate(id_.tolist()) if s not in common]])
-    return PairedDataset(modalities, unpaired=unpaired, info={"ids": np.array(order)})
+    paired_rows, unpaired_rows = [], []
+    for t in tables:
+        where = {s: r for r, s in enumerate(t.ids.tolist())}
+        paired_rows.append(np.array([where[s] for s in order], dtype=np.int64))
+        unpaired_rows.append(np.array([r for r, s in enumerate(t.ids.tolist()) if s not in common], dtype=np.int64))
+    unpaired_labels = None
+    if label_column is not None:
+        missing = [t.path for t, r in zip(tables, unpaired_rows) if t.labels is None and len(r) > 0]
+        if missing:
+            raise ValueError(f"label_column {label_column!r} is not a column of {missing}, which hold unpaired rows "
+                             f"whose labels would be unknown; add the column there or leave label_column=None")
+        unpaired_labels = [t.labels[r] if t.labels is not None else np.array([]) for t, r in zip(tables, unpaired_rows)]
+    return PairedDataset([t.X[r] for t, r in zip(tables, paired_rows)],
+                         unpaired=[t.X[r] for t, r in zip(tables, unpaired_rows)],
+                         labels=_paired_labels(tables, paired_rows, label_column), unpaired_labels=unpaired_labels,
+                         ids=np.array(order), unpaired_ids=[t.ids[r] for t, r in zip(tables, unpaired_rows)],
+                         feature_names=feature_names)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from cae_core import checkpoint as ckpt
 from cae_core.data import PairedDataset, as_dataset
 from cae_core.diagnostics import batch_diagnostics
 from cae_core.model import Batch, CoupledAutoencoder
+from cae_core.preprocessing import feature_statistics, warn_if_scales_differ
+from cae_core.progress import make_progress
+from cae_core.saving import model_config
 
 History = dict[str, list]
 
@@ -183,81 +187,146 @@ def _log(history: History, step: int, parts, k: int) -> None:
         history.setdefault(key, []).append(value)
 
 
-def _progress_bar(progress: bool | None):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    console = Console(stderr=True)
-    show = console.is_terminal if progress is None else bool(progress)
-    if not show:
-        return None
-    return Progress(TextColumn("fit"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    TextColumn("{task.fields[loss]}"), console=console, transient=False)
+def _progress_bar(progress: bool | None, label: str = "fit"):
+    """The progress reporter of a training loop (:func:`cae_core.progress.make_progress`), or None."""
+    return make_progress(progress, label)
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+#: Fields of :class:`FitConfig` that do not change what a run computes: a resumed run may change them.
+RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_dir", "checkpoint_every", "resume")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything :func:`fit` needs besides the model and the data; ``fit(model, data, config)`` or, as before,
+    ``fit(model, data, steps=..., lr=...)`` (keywords override the fields of a given config).
+
+    - ``steps``: Adam steps; ``batch_size``: rows per arm per batch; ``n_paired``: paired rows of each batch
+      (None: all; the supplement's Patch-seq batches are 75 paired + 25 unpaired); ``lr``: Adam's step size.
+    - ``seed``: the batch sampler's and torch's RNG inside ``fit``; ``device``: "cpu", "cuda", "cuda:1";
+      ``dtype``: "float32" or "float64" (torch dtypes accepted).
+    - ``log_every``: history (loss terms and the collapse diagnostics) every this many steps and at the last;
+      the default 50 keeps the diagnostics below 5% of a step's time (``benchmarks/bench_logging.py``).
+    - ``progress``: None, a bar on a terminal or in Jupyter and a line every 10 s elsewhere; True/False forces.
+    - ``checkpoint_dir``, ``checkpoint_every`` (default: steps // 10), ``resume``: atomic checkpoints and resuming
+      from them (refused when the data, the model's configuration or a field outside
+      :data:`RESUMABLE_FIELDS` differ from the checkpoint's).
+    - ``standardize``: z-score each feature with mean and standard deviation fitted on the training rows
+      (:mod:`cae_core.preprocessing`), stored in the model and applied by ``encode``/``translate``. Without it,
+      ``fit`` warns when feature scales differ by more than three orders of magnitude.
+    """
+    steps: int = 2000
+    batch_size: int = 100
+    n_paired: int | None = None
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    log_every: int = 50
+    progress: bool | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: int | None = None
+    resume: bool = False
+    standardize: bool = False
+
+    def __post_init__(self):
+        fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
+        fix("steps", _int(self.steps, "steps", 1))
+        fix("batch_size", _int(self.batch_size, "batch_size", 2))
+        if self.n_paired is not None:
+            fix("n_paired", _int(self.n_paired, "n_paired", 1))
+            if self.n_paired > self.batch_size:
+                raise ValueError(f"n_paired ({self.n_paired}) must be <= batch_size ({self.batch_size})")
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        fix("lr", float(lr))
+        fix("seed", _int(self.seed, "seed", 0))
+        fix("device", str(resolve_device(self.device)))
+        fix("dtype", str(resolve_dtype(self.dtype)).replace("torch.", ""))
+        fix("log_every", _int(self.log_every, "log_every", 1))
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be None, True or False, got {type(self.progress).__name__}")
+        for name in ("resume", "standardize"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.checkpoint_dir is None:
+            if self.checkpoint_every is not None or self.resume:
+                raise ValueError("checkpoint_every and resume need a checkpoint_dir")
+        else:
+            if not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+                raise TypeError(f"checkpoint_dir must be a path (str or os.PathLike), got "
+                                f"{type(self.checkpoint_dir).__name__}")
+            fix("checkpoint_dir", os.fspath(self.checkpoint_dir))
+            if os.path.exists(self.checkpoint_dir) and not os.path.isdir(self.checkpoint_dir):
+                raise ValueError(f"checkpoint_dir {self.checkpoint_dir!r} exists and is not a directory")
+            if self.checkpoint_every is not None:
+                fix("checkpoint_every", _int(self.checkpoint_every, "checkpoint_every", 1))
+
+    def run_fields(self) -> dict:
+        """The fields that define what a run computes (all but :data:`RESUMABLE_FIELDS`)."""
+        return {key: value for key, value in asdict(self).items() if key not in RESUMABLE_FIELDS}
+
+
+def _fit_config(config: FitConfig | None, options: dict) -> FitConfig:
+    if config is not None and not isinstance(config, FitConfig):
+        raise TypeError(f"config must be a FitConfig (fit(model, data, FitConfig(...)) or keywords such as "
+                        f"steps=...), got {type(config).__name__}")
+    unknown = sorted(set(options) - {f.name for f in fields(FitConfig)})
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword arguments {unknown}; the options are the fields of "
+                        f"FitConfig: {[f.name for f in fields(FitConfig)]}")
+    return replace(config or FitConfig(), **options) if options else (config or FitConfig())
+
+
+def fingerprint(model: CoupledAutoencoder, data: PairedDataset, config: FitConfig) -> dict:
+    """What a checkpoint records of its run: the data (:func:`cae_core.checkpoint.data_fingerprint`), the model's
+    configuration (:func:`cae_core.saving.model_config`, non-strict) and the run-defining fields of ``config``."""
+    return {"data": ckpt.data_fingerprint(data), "model": model_config(model, strict=False),
+            "config": config.run_fields()}
 
 
 # -------------------------------------------------------------------------------------------------- fit
 
-def fit(model: CoupledAutoencoder, data, steps: int = 2000, batch_size: int = 100, n_paired: int | None = None,
-        lr: float = 1e-3, seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32,
-        log_every: int = 1, progress: bool | None = None, checkpoint_dir: str | os.PathLike | None = None,
-        checkpoint_every: int | None = None, resume: bool = False) -> History:
-    """Train ``model`` in place with Adam(lr) for ``steps`` steps on mini-batches of ``batch_size`` rows per arm,
-    ``n_paired`` of them paired (None: all). Returns the history, a dict of lists with one entry per logged step
-    (every ``log_every`` steps and the last): ``step``, ``total``, ``coupling``, ``recon_<i>`` and the
+def fit(model: CoupledAutoencoder, data, config: FitConfig | None = None, **options) -> History:
+    """Train ``model`` in place with Adam on mini-batches of paired + unpaired rows (:class:`FitConfig` documents
+    every option; ``fit(model, data, steps=500, lr=1e-2)`` and ``fit(model, data, FitConfig(steps=500))`` are the
+    same run). Returns the history, a dict of lists with one entry per logged step (every ``log_every`` steps and
+    the last): ``step``, ``total``, ``coupling``, ``recon_<i>`` and the
     :func:`cae_core.diagnostics.batch_diagnostics` of each arm's training-batch codes as ``<name>_<i>``.
 
-    ``progress``: rich progress bar on stderr; None shows it only on a terminal. ``checkpoint_dir``: write an
-    atomic checkpoint every ``checkpoint_every`` steps (default: every ``max(1, steps // 10)``) and at the end;
-    ``resume=True`` continues from the checkpoint there if one exists (else starts afresh); ``steps`` may grow
-    between calls (training is extended; the history then also holds the last step of each earlier call).
-    The model is moved to ``device`` and ``dtype`` and trained in place.
+    Checkpoints (``checkpoint_dir``) are atomic, written every ``checkpoint_every`` steps and at the end;
+    ``resume=True`` continues from the one there, bit-identically on CPU, if it was written for the same data,
+    model configuration and run settings (ValueError naming what differs otherwise); ``steps`` may grow between
+    calls. The model is moved to ``device`` and ``dtype`` and trained in place.
     Raises ValueError (TypeError for wrong types) on bad arguments before any training, FloatingPointError if
     the loss becomes non-finite.
     """
     # ---- validate everything up front
+    cfg = _fit_config(config, options)
     data = as_dataset(data)
     _check_model_data(model, data)
-    steps = _int(steps, "steps", 1)
-    batch_size = _int(batch_size, "batch_size", 2)
-    if n_paired is None:
-        n_paired = batch_size
-    n_paired = _int(n_paired, "n_paired", 1)
-    if n_paired > batch_size:
-        raise ValueError(f"n_paired ({n_paired}) must be <= batch_size ({batch_size})")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    seed = _int(seed, "seed", 0)
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    log_every = _int(log_every, "log_every", 1)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be None, True or False, got {type(progress).__name__}")
-    if checkpoint_dir is None:
-        if checkpoint_every is not None or resume:
-            raise ValueError("checkpoint_every and resume need a checkpoint_dir")
-    else:
-        if not isinstance(checkpoint_dir, (str, os.PathLike)):
-            raise TypeError(f"checkpoint_dir must be a path (str or os.PathLike), got {type(checkpoint_dir).__name__}")
-        if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
-            raise ValueError(f"checkpoint_dir {os.fspath(checkpoint_dir)!r} exists and is not a directory")
-        checkpoint_every = max(1, steps // 10) if checkpoint_every is None else _int(checkpoint_every,
-                                                                                     "checkpoint_every", 1)
+    steps, batch_size, lr, seed, log_every = cfg.steps, cfg.batch_size, cfg.lr, cfg.seed, cfg.log_every
+    n_paired = batch_size if cfg.n_paired is None else cfg.n_paired
+    dev, dt = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
+    checkpoint_dir = cfg.checkpoint_dir
+    checkpoint_every = None if checkpoint_dir is None else (cfg.checkpoint_every or max(1, steps // 10))
     sampler = BatchSampler(data, batch_size, n_paired, seed)  # raises if the batch is larger than the data
-    fingerprint = {"batch_size": batch_size, "n_paired": n_paired, "lr": float(lr), "seed": seed,
-                   "dtype": str(dt), "dims": list(data.dims), "n_paired_rows": data.n_paired,
-                   "n_unpaired_rows": list(data.n_unpaired), "k": model.k, "lam": model.lam,
-                   "alphas": list(model.alphas), "coupling": model.coupling_name,
-                   "latent_norm": model.latent_norm_name, "log_every": log_every}
+    stamp = fingerprint(model, data, cfg)
 
     path = ckpt.checkpoint_path(checkpoint_dir) if checkpoint_dir is not None else None
     state = None
-    if resume:
+    if cfg.resume:
         ckpt.remove_stale_temporaries(checkpoint_dir)
         if os.path.isfile(path):
             state = ckpt.load_checkpoint(path)
-            if state["fingerprint"] != fingerprint:
-                diff = sorted(key for key in fingerprint if state["fingerprint"].get(key) != fingerprint[key])
-                raise ValueError(f"resume: the checkpoint in {checkpoint_dir!r} was written with different "
-                                 f"settings ({', '.join(diff)}); use a fresh checkpoint_dir or the same settings")
+            diff = ckpt.fingerprint_differences(state.get("fingerprint"), stamp)
+            if diff:
+                raise ValueError(f"resume: the checkpoint in {checkpoint_dir!r} was written for different settings "
+                                 f"(checkpoint vs now): {'; '.join(diff)}. Use a fresh checkpoint_dir, or the "
+                                 f"same data, model and settings")
             shapes = {key: tuple(v.shape) for key, v in model.state_dict().items()}
             if {key: tuple(v.shape) for key, v in state["model"].items()} != shapes:
                 raise ValueError(f"resume: the checkpoint in {checkpoint_dir!r} holds a model of a different "
@@ -265,9 +334,14 @@ def fit(model: CoupledAutoencoder, data, steps: int = 2000, batch_size: int = 10
             if int(state["next_step"]) > steps:
                 raise ValueError(f"steps ({steps}) must be >= the step the checkpoint in {checkpoint_dir!r} "
                                  f"reached ({int(state['next_step'])}) to resume")
+    if state is None and not cfg.standardize and all(s.is_identity for s in model.scalers):
+        warn_if_scales_differ([data.rows(i) for i in range(data.k)], data.feature_names)
 
     # ---- set up (nothing above has touched the model)
     model.to(device=dev, dtype=dt)
+    if state is None and cfg.standardize:
+        for i, scaler in enumerate(model.scalers):
+            scaler.set_statistics(*feature_statistics(data.rows(i)))
     model.train()
     pools = row_pools(data, dt, dev)
     optimizer = make_adam(model.parameters(), lr)
@@ -282,7 +356,7 @@ def fit(model: CoupledAutoencoder, data, steps: int = 2000, batch_size: int = 10
         random.setstate(state["python_rng"])
 
     cuda_devices = [dev] if dev.type == "cuda" else []
-    bar = _progress_bar(progress)
+    bar = _progress_bar(cfg.progress)
     with torch.random.fork_rng(devices=cuda_devices):
         if state is None:
             torch.manual_seed(seed)
@@ -297,7 +371,7 @@ def fit(model: CoupledAutoencoder, data, steps: int = 2000, batch_size: int = 10
         try:
             for step in range(start, steps):
                 batch = _make_batch(pools, batch_rows(*sampler.sample(), data.n_paired), n_paired)
-                parts = model.loss(batch)
+                parts = model.loss(batch, update_running_stats=True)
                 if not torch.isfinite(parts.total.detach()):
                     raise FloatingPointError(
                         f"the loss became non-finite at step {step} (total = {parts.total.item()}, "
@@ -314,8 +388,8 @@ def fit(model: CoupledAutoencoder, data, steps: int = 2000, batch_size: int = 10
                 done = step + 1
                 if path is not None and (done % checkpoint_every == 0 or done == steps):
                     ckpt.save_checkpoint(path, {
-                        "next_step": done, "fingerprint": fingerprint, "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "history": history,
+                        "next_step": done, "fingerprint": stamp, "config": asdict(cfg),
+                        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
                         "torch_rng": torch.get_rng_state(),
                         "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
                         "numpy_rng": sampler.rng.bit_generator.state, "python_rng": random.getstate()})

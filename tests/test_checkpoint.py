@@ -46,7 +46,7 @@ def make_model(init_seed=0, coupling="mse"):
 
 
 DATA = synthetic_multimodal(100, dims=(8, 6), seed=0, types_only_in={0: 0})  # unpaired rows: numpy RNG matters
-RUN = dict(batch_size=16, n_paired=12, seed=3)
+RUN = dict(batch_size=16, n_paired=12, seed=3, log_every=1)
 
 
 def state(model):
@@ -141,7 +141,7 @@ def test_resume_with_different_settings_is_refused(tmp_path):
         fit(model, DATA, steps=3, checkpoint_dir=tmp_path, resume=True, **RUN)
     torch.manual_seed(0)
     other = CoupledAutoencoder([mlp_arm(8, 2, (11,)), mlp_arm(6, 2, (10,))], lam=2.0)
-    with pytest.raises(ValueError, match="different architecture"):
+    with pytest.raises(ValueError, match=r"different settings .*model.arms\[0\].decoder.layers\[0\].out: 10 vs 11"):
         fit(other, DATA, steps=8, checkpoint_dir=tmp_path, resume=True, **RUN)
     assert_same(state(model), before)               # refused before touching the model
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
@@ -197,3 +197,28 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     assert resumed["history"] == straight_history
     assert_same(resumed["state"], straight_state)
     assert os.listdir(killed_dir) == ["checkpoint.pt"]
+
+
+# ------------------------------------------------------------ issue 12 item 11: resuming with something else
+
+def test_resume_with_other_data_model_or_configuration_names_what_differs(tmp_path):
+    """Issue 12 item 11: fit(..., resume=True) with other data (same shapes, one value changed), another lambda
+    or another configuration continued silently. The checkpoint now records the SHA-256 of the data, the model's
+    configuration and the full FitConfig, and a mismatch is a ValueError naming each differing entry."""
+    fit(make_model(), DATA, steps=4, checkpoint_dir=tmp_path, **RUN)
+    saved = load_checkpoint(checkpoint_path(tmp_path))
+    assert saved["config"]["batch_size"] == 16 and saved["config"]["log_every"] == 1   # asdict(FitConfig)
+    assert saved["fingerprint"]["data"]["dims"] == [8, 6]
+    other = synthetic_multimodal(100, dims=(8, 6), seed=0, types_only_in={0: 0})
+    other.modalities[1][5, 2] += 1e-9
+    with pytest.raises(ValueError, match=r"different settings .*data.sha256: '[0-9a-f]+\.\.\. vs '[0-9a-f]+"):
+        fit(make_model(), other, steps=8, checkpoint_dir=tmp_path, resume=True, **RUN)
+    torch.manual_seed(0)
+    relaxed = CoupledAutoencoder([mlp_arm(8, 2, (10,), dropout=0.2), mlp_arm(6, 2, (10,), noise_std=0.05)],
+                                 latent_norm="batchnorm", coupling="mse", lam=3.0)
+    with pytest.raises(ValueError, match=r"model.lam: 2.0 vs 3.0"):
+        fit(relaxed, DATA, steps=8, checkpoint_dir=tmp_path, resume=True, **RUN)
+    with pytest.raises(ValueError, match=r"config.standardize: False vs True"):
+        fit(make_model(), DATA, steps=8, checkpoint_dir=tmp_path, resume=True, standardize=True, **RUN)
+    # what may change on resume: steps, progress, checkpoint_every
+    fit(make_model(), DATA, steps=6, checkpoint_dir=tmp_path, resume=True, checkpoint_every=2, progress=False, **RUN)

@@ -137,13 +137,15 @@ def test_load_paired_by_id_column(tmp_path):
     np.testing.assert_array_equal(d.modalities[1], [[10], [30]])
     np.testing.assert_array_equal(d.unpaired[0], [[3, 4]])
     np.testing.assert_array_equal(d.unpaired[1], [[40]])
-    assert list(d.info["ids"]) == ["c1", "c3"]
+    assert list(d.ids) == ["c1", "c3"]
+    assert [list(u) for u in d.unpaired_ids] == [["c2"], ["c4"]]
+    assert d.feature_names == [["g1", "g2"], None]
 
 
 def test_load_paired_by_row_order(tmp_path):
     write_csv(tmp_path / "a.csv", None, [[1, 2], [3, 4]])
     np.savez(tmp_path / "b.npz", X=np.array([[1.0, 0, 0], [0, 1.0, 0]]))
-    d = load_paired(tmp_path / "a.csv", tmp_path / "b.npz")
+    d = load_paired(tmp_path / "a.csv", tmp_path / "b.npz", header=False)
     assert d.dims == (2, 3) and d.n_paired == 2
 
 
@@ -162,16 +164,121 @@ def test_load_paired_errors(tmp_path):
         (lambda: load_paired(a), "k >= 2"),
         (lambda: load_paired(a, tmp_path / "missing.csv"), r"paths\[1\].*not an existing file"),
         (lambda: load_paired(a, tmp_path / "a.txt"), r"paths\[1\].*\.csv or \.npz"),
-        (lambda: load_paired(a, tmp_path / "two.csv"), "non-numeric"),
+        (lambda: load_paired(a, tmp_path / "two.csv", header=True), "non-numeric"),
         (lambda: load_paired(a, tmp_path / "dup.csv", pair_column="id"), "unique"),
         (lambda: load_paired(a, tmp_path / "bad.csv", pair_column="id"), "non-numeric"),
         (lambda: load_paired(a, tmp_path / "other.csv", pair_column="id"), "nothing is paired"),
         (lambda: load_paired(a, a, pair_column="cell"), "pair_column 'cell'"),
-        (lambda: load_paired(tmp_path / "three.csv", tmp_path / "nan.csv"), "finite"),
+        (lambda: load_paired(tmp_path / "three.csv", tmp_path / "nan.csv", header=False), "finite"),
         (lambda: load_paired(tmp_path / "two.csv", tmp_path / "nokey.npz"), "key 'X'"),
     ]
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
             call()
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ValueError, match=r"paths\[1\] \(.*two.csv\) has 2 samples but paths\[0\] \(.*three.csv\) "
+                                         r"has 3.*pair_column="):
+        write_csv(tmp_path / "three.csv", ["x"], [[1], [2], [3]])
         load_paired(tmp_path / "three.csv", tmp_path / "two.csv")
+
+
+# -------------------------------------------------------------- issue 12 items 2 and 5: headers, labels, ids
+
+def test_load_paired_is_exported_from_the_package():
+    # issue 12 item 5: `from cae_core import load_paired` raised ImportError
+    from cae_core import load_paired as exported
+    assert exported is load_paired
+
+
+def numeric_header_view(path, X, y):
+    """A file as in issue 12 item 2: the header row is the column numbers 0, 1, ..., d (all numeric) and the
+    last column holds the class."""
+    d = X.shape[1]
+    with open(path, "w") as fh:
+        fh.write(",".join(str(c) for c in range(d)) + ",0\n")
+        for row, label in zip(X, y):
+            fh.write(",".join(repr(float(v)) for v in row) + f",{label}\n")
+
+
+def test_numeric_header_and_label_column(tmp_path):
+    """Issue 12 item 2: an all-numeric header row was read as a sample and the class column as a feature. The
+    oracle is numpy's own reader of the same files (np.loadtxt, skiprows=1), split by hand."""
+    rng = np.random.default_rng(0)
+    X1, X2, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 3)) * 40, rng.integers(0, 3, size=6)
+    numeric_header_view(tmp_path / "a.csv", X1, y)
+    numeric_header_view(tmp_path / "b.csv", X2, y)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    # the header cannot be told from the data: refuse and name the argument instead of guessing
+    with pytest.raises(ValueError, match=r"a.csv: cannot tell whether the first row is a header.*header=True"):
+        load_paired(a, b)
+    d = load_paired(a, b, header=True, label_column=-1)
+    raw = [np.loadtxt(p, delimiter=",", skiprows=1) for p in (a, b)]
+    np.testing.assert_array_equal(d.modalities[0], raw[0][:, :-1])
+    np.testing.assert_array_equal(d.modalities[1], raw[1][:, :-1])
+    assert d.dims == (4, 3) and d.n_paired == 6
+    assert d.labels.dtype == np.int64 and list(d.labels) == list(y)
+    assert d.feature_names == [["0", "1", "2", "3"], ["0", "1", "2"]]
+    # header=False reads the header as a sample (7 rows) and then the label column must be dropped by position
+    d = load_paired(a, b, header=False, drop_columns=[-1])
+    assert d.n_paired == 7 and d.dims == (4, 3) and d.labels is None
+
+
+def test_header_detection_told_from_data(tmp_path):
+    """A text cell above a numeric column is a header; text only in text columns (ids) cannot be told."""
+    write_csv(tmp_path / "named.csv", ["g1", "g2"], [[1, 2], [3, 4]])
+    write_csv(tmp_path / "ids.csv", None, [["c1", 1], ["c2", 2]])
+    d = load_paired(tmp_path / "named.csv", tmp_path / "named.csv")
+    assert d.n_paired == 2 and d.feature_names == [["g1", "g2"], ["g1", "g2"]]
+    with pytest.raises(ValueError, match=r"ids.csv: cannot tell whether the first row is a header.*text"):
+        load_paired(tmp_path / "ids.csv", tmp_path / "named.csv")
+    d = load_paired(tmp_path / "ids.csv", tmp_path / "ids.csv", header=False, pair_column=0)
+    assert list(d.ids) == ["c1", "c2"] and d.dims == (1, 1)
+    with pytest.raises(TypeError, match="header"):
+        load_paired(tmp_path / "named.csv", tmp_path / "named.csv", header="yes")
+
+
+def test_labels_ids_and_feature_names_trace_every_sample(tmp_path):
+    """Issue 12 item 5: feature names, every sample id (paired and unpaired) and a label column are kept.
+    Expected values are the rows written to the files, regrouped by hand."""
+    write_csv(tmp_path / "rna.csv", ["cell", "g1", "g2", "type", "batch"],
+              [["c1", 1, 2, "A", 0], ["c2", 3, 4, "B", 0], ["c3", 5, 6, "A", 1]])
+    write_csv(tmp_path / "atac.csv", ["cell", "p1", "type"], [["c3", 30, "A"], ["c1", 10, "A"], ["c9", 90, "C"]])
+    d = load_paired(tmp_path / "rna.csv", tmp_path / "atac.csv", pair_column="cell", label_column="type",
+                    drop_columns=["batch"])
+    assert list(d.ids) == ["c1", "c3"] and [list(u) for u in d.unpaired_ids] == [["c2"], ["c9"]]
+    assert list(d.labels) == ["A", "A"] and [list(u) for u in d.unpaired_labels] == [["B"], ["C"]]
+    assert d.feature_names == [["g1", "g2"], ["p1"]]
+    np.testing.assert_array_equal(d.modalities[1], [[10], [30]])
+    assert list(d.sample_ids(0)) == ["c1", "c3", "c2"]
+    np.testing.assert_array_equal(d.rows(0), [[1, 2], [5, 6], [3, 4]])
+    # a label column the files disagree on, or one missing where unpaired rows need it, is an error
+    write_csv(tmp_path / "bad.csv", ["cell", "p1", "type"], [["c3", 30, "B"], ["c1", 10, "A"]])
+    with pytest.raises(ValueError, match=r"label_column 'type' disagrees between .*rna.csv and .*bad.csv"):
+        load_paired(tmp_path / "rna.csv", tmp_path / "bad.csv", pair_column="cell", label_column="type")
+    write_csv(tmp_path / "nolabel.csv", ["cell", "p1"], [["c3", 30], ["c1", 10], ["c9", 90]])
+    with pytest.raises(ValueError, match=r"label_column 'type' is not a column of .*nolabel.csv"):
+        load_paired(tmp_path / "rna.csv", tmp_path / "nolabel.csv", pair_column="cell", label_column="type")
+    with pytest.raises(ValueError, match=r"non-numeric feature value 'A' in column 'type'.*label_column="):
+        load_paired(tmp_path / "rna.csv", tmp_path / "atac.csv", pair_column="cell", drop_columns=["batch"])
+    with pytest.raises(ValueError, match=r"drop_columns 'nope' is not a column of any of .*rna.csv"):
+        load_paired(tmp_path / "rna.csv", tmp_path / "atac.csv", pair_column="cell", label_column="type",
+                    drop_columns=["nope"])
+
+
+def test_npz_labels_and_feature_names(tmp_path):
+    np.savez(tmp_path / "a.npz", X=np.arange(6.0).reshape(3, 2), feature_names=np.array(["u", "v"]),
+             y=np.array([0, 1, 0]))
+    np.savez(tmp_path / "b.npz", X=np.ones((3, 1)))
+    d = load_paired(tmp_path / "a.npz", tmp_path / "b.npz", label_column="y")
+    assert list(d.labels) == [0, 1, 0] and d.feature_names == [["u", "v"], None]
+
+
+def test_paired_dataset_validates_ids_and_names():
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="ids must hold unique"):
+        PairedDataset([x, x], ids=["a", "a", "b"])
+    with pytest.raises(ValueError, match=r"feature_names\[1\] must name the 2 columns"):
+        PairedDataset([x, x], feature_names=[None, ["a"]])
+    with pytest.raises(ValueError, match="modality_names"):
+        PairedDataset([x, x], modality_names=["rna", "rna"])
+    with pytest.raises(ValueError, match=r"unpaired_ids\[0\]"):
+        PairedDataset([x, x], unpaired=[np.zeros((1, 2)), None], ids=["a", "b", "c"], unpaired_ids=[None, None])

@@ -94,7 +94,7 @@ def test_history_is_the_loss_and_diagnostics_of_the_training_batch():
 def test_training_reduces_the_loss():
     # Deterministic (seeded) run: the mean loss of the last 10 logged steps is below that of the first 10.
     model = small_model(lam=1.0)
-    h = fit(model, small_data(n=200), steps=150, batch_size=32, lr=1e-2)
+    h = fit(model, small_data(n=200), steps=150, batch_size=32, lr=1e-2, log_every=1)
     assert np.mean(h["total"][-10:]) < 0.8 * np.mean(h["total"][:10])
 
 
@@ -163,7 +163,7 @@ def test_mnist_arm_on_digits_trains():
     torch.manual_seed(0)
     data = digits_same_image()
     model = CoupledAutoencoder([mnist_arm(8), mnist_arm(8)], coupling="mse", lam=0.1)
-    h = fit(model, data, steps=3, batch_size=32)
+    h = fit(model, data, steps=3, batch_size=32, log_every=1)
     assert len(h["total"]) == 3 and all(np.isfinite(h["total"]))
 
 
@@ -241,3 +241,62 @@ def test_cuda_run():
     assert model.encode(small_data())[0].shape == (80, 2)
 
 
+
+
+# ------------------------------------------------------------------------- FitConfig (issue 14's fit item)
+
+def test_fit_config_is_the_same_run_as_keywords():
+    """fit(model, data, FitConfig(...)) and today's keyword call are one run (bitwise: same history and weights);
+    keywords override a given config; the config is frozen and validated on construction."""
+    from dataclasses import FrozenInstanceError, asdict
+
+    from cae_core.train import FitConfig
+    data = small_data()
+    a, b, c = small_model(lam=3.0), small_model(lam=3.0), small_model(lam=3.0)
+    cfg = FitConfig(steps=12, batch_size=16, n_paired=12, lr=2e-3, seed=5, log_every=4, progress=False)
+    ha = fit(a, data, cfg)
+    hb = fit(b, data, steps=12, batch_size=16, n_paired=12, lr=2e-3, seed=5, log_every=4, progress=False)
+    hc = fit(c, data, FitConfig(steps=12, batch_size=16, n_paired=12, lr=1.0, seed=5, log_every=4), lr=2e-3,
+             progress=False)
+    assert ha == hb == hc and ha["step"] == [0, 4, 8, 11]
+    assert all(torch.equal(x, y) for x, y in zip(params(a), params(b)))
+    assert asdict(cfg)["dtype"] == "float32" and FitConfig(dtype=torch.float64).dtype == "float64"
+    with pytest.raises(FrozenInstanceError):
+        cfg.lr = 1.0
+    with pytest.raises(ValueError, match="lr"):
+        FitConfig(lr=-1.0)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['stepz'\]"):
+        fit(small_model(), data, stepz=3)
+    with pytest.raises(TypeError, match="config must be a FitConfig"):
+        fit(small_model(), data, 30)
+
+
+def test_default_logging_is_every_50_steps():
+    """Issue 12 item 9: the collapse diagnostics were computed at every step by default; the default is now every
+    50 steps and the last (benchmarks/bench_logging.py measures the cost)."""
+    h = fit(small_model(), small_data(), steps=120, batch_size=16, progress=False)
+    assert h["step"] == [0, 50, 100, 119]
+
+
+def test_progress_lines_outside_a_terminal(capfd, monkeypatch):
+    """Outside a terminal and a notebook, progress comes as plain lines every LINE_INTERVAL_S seconds (0 here, so
+    every step), instead of silence; a short run at the default interval prints nothing."""
+    from cae_core import progress
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    fit(small_model(), small_data(), steps=3, batch_size=16)
+    err = capfd.readouterr().err
+    assert "fit: step 1/3 (33%)" in err and "fit: step 3/3 (100%)" in err and "elapsed" in err
+
+
+def test_progress_bar_in_jupyter(monkeypatch):
+    """In Jupyter (rich's is_jupyter) with ipywidgets the rich bar is used; without them, the plain lines."""
+    import rich.console
+    from rich.progress import Progress
+
+    from cae_core import progress
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    monkeypatch.setattr(progress, "_jupyter_widgets", lambda: True)
+    assert isinstance(progress.make_progress(None), Progress)
+    monkeypatch.setattr(progress, "_jupyter_widgets", lambda: False)
+    assert isinstance(progress.make_progress(None), progress.LineProgress)
+    assert progress.make_progress(False) is None

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from cae_experiments import plotting
 
-#: Frames per second of the animation, and its resolution (a GIF of 40 frames at 100 dpi stays ~2 MB).
+#: Frames per second of the animation, and its resolution (the demo's GIF of 30 frames at 100 dpi: ~1 MB).
 FPS = 8
 ANIMATION_DPI = 100
 

@@ -35,7 +35,7 @@ RUNS = (("no coupling (λ = 0, control)", "none", "mse", False),
 class DemoConfig:
     """Settings of the demo (defaults: the collapse shows in well under a minute on one CPU core)."""
     steps: int = 400          # Adam steps per run
-    snapshots: int = 40       # snapshots after step 0, denser early (where most happens): frames of the animation
+    snapshots: int = 30       # snapshots after step 0, denser early (where most happens): frames of the animation
     lam: float = 10.0         # lambda of the coupled runs (Eq. 1)
     n: int = 1000             # samples
     in_dim: int = 32          # features per modality

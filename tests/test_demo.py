@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.animation
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,6 +76,22 @@ def test_write_animation_writes_one_gif_frame_per_snapshot(tmp_path):
     gif = Image.open(path)
     assert gif.n_frames == 3
     assert gif.info["duration"] == 1000 / 4
+
+
+FFMPEG = matplotlib.animation.writers.is_available("ffmpeg")
+
+
+@pytest.mark.skipif(not FFMPEG, reason="ffmpeg is not installed (the MP4 writer needs it)")
+def test_write_animation_writes_an_mp4_where_ffmpeg_exists(tmp_path):
+    """With ffmpeg: an MP4 file (ISO base media: an 'ftyp' box at byte 4) of the hand-made result."""
+    path = animation.write_animation(_tiny_result(3), tmp_path / "a.mp4", fps=4)
+    assert path.read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.skipif(FFMPEG, reason="ffmpeg is installed")
+def test_mp4_without_ffmpeg_is_a_clear_error():
+    with pytest.raises(ValueError, match="needs ffmpeg"):
+        animation.check_animation_path("a.mp4")
 
 
 @pytest.mark.parametrize("path, match", [("a.avi", "must end in .gif or .mp4"), (3, "must be a str or Path")])

@@ -6,7 +6,7 @@ which the arms agree best), rescaled by D_i so that the codes stay standardised.
 (the decoders absorb M_i^-1, the Remark) and the coupling falls, so the loss C_recon + lam * C_coupling falls by
 lam * (C - C_hat) for every lam > 0. Applied again and again, the construction moves the codes onto a line.
 
-The construction itself is cae_theory's (:func:`cae_theory.batchnorm_construction.batchnorm_construction`); this
+The construction itself is cae_theory's (:func:`cae_theory.prop2.construction.batchnorm_construction`); this
 module only draws it. Used by the ``00_demo`` notebook's sliders.
 """
 from __future__ import annotations
@@ -21,13 +21,13 @@ def apply_construction(Z, beta: float, times: int = 1) -> list[np.ndarray]:
     """``[Z, Z_1, ..., Z_times]``: the codes after applying the construction of Eqs. 9-10 with ``beta`` once, twice,
     ... (each time from the codes of the step before; the result is again a k-CBNAE, Eqs. 13-15). ``Z: (k, S, p)``.
     ValueError (from cae_theory) if ``Z`` is not a k-CBNAE or beta is outside (0, 1)."""
-    from cae_theory.batchnorm_construction import batchnorm_construction
+    from cae_theory.prop2.construction import batchnorm_construction
 
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise ValueError(f"times must be an int >= 1, got {times!r}")
     out = [np.asarray(Z, dtype=np.float64)]
     for _ in range(times):
-        out.append(batchnorm_construction(out[-1], beta).Z_hat)
+        out.append(np.asarray(batchnorm_construction(out[-1], beta).Zh))
     return out
 
 
@@ -40,15 +40,15 @@ def construction_figure(Z, beta: float, lam: float = 1.0, times: int = 1, labels
     ``labels`` (S,) ints, or one colour), coordinates 1 and 2, with the line z(1) = z(2); beside them the
     coupling part of the loss, lam * C_coupling, before and after (the reconstruction part is unchanged), and the
     largest gap between two coordinates of a code (Prop. 2's "all coordinates equal" is a gap of 0)."""
-    from cae_theory.prop2_cases import max_coordinate_gap
-    from cae_theory.statistics import squared_euclidean_coupling
+    from cae_theory.prop2.notation import coupling as squared_euclidean_coupling
+    from cae_theory.prop2.notation import max_coordinate_gap
 
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not np.isfinite(lam) or lam < 0:
         raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
     steps = apply_construction(Z, beta, times)
     before, after = steps[0], steps[-1]
-    coupling = [squared_euclidean_coupling(x) for x in (before, after)]
-    gap = [max_coordinate_gap(x) for x in (before, after)]
+    coupling = [float(squared_euclidean_coupling(x)) for x in (before, after)]
+    gap = [float(max_coordinate_gap(x)) for x in (before, after)]
     with plotting.talk_style():
         fig, axes = plotting.new_figure(1, 2, panel=(4.8, 4.4))
         ax, bars = axes[0]

@@ -48,7 +48,8 @@ from cae_experiments.animation import start_end_figure, write_animation
 from cae_experiments.construction_figure import apply_construction, construction_figure
 from cae_experiments.demo import DemoConfig, run_demo
 from cae_experiments.plotting import STYLE
-from cae_theory.statistics import squared_euclidean_coupling, standardize
+from cae_theory.prop2.notation import coupling as squared_euclidean_coupling
+from cae_theory.prop2.notation import standardize
 
 plt.rcParams.update(STYLE)
 torch.set_num_threads(1)      # tiny models: one thread is fastest

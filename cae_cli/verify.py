@@ -7,6 +7,7 @@ differs (the changed ids are listed on stderr), 2 on a usage error, 130 when int
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -30,6 +31,7 @@ examples:
   cae verify --only 'eq20*' prop2         # shell-style patterns of claim ids
   cae verify --explain eq20.term2         # the claim, its verdict and evidence, where its code lives
   cae verify --seeds 0 1 2 3 4 5          # several seeds (verdicts must not depend on the seed)
+  cae verify --seeds 0 1 2 3 --scheduler local   # the seeds in parallel on a local Dask cluster
   cae verify --report findings.md         # the findings as Markdown, in the supplement's order"""
 
 
@@ -48,6 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cases per search domain, every searched claim sees them all (default: %(default)s)")
     p.add_argument("--examples", metavar="N", type=int, default=100,
                    help="Hypothesis examples of the targeted phase per domain (default: %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="with --seeds: decide the seeds in parallel on Dask distributed ('local' starts a local "
+                        "cluster; or a scheduler address such as tcp://host:8786; needs the extra [dist]); the "
+                        "documents are identical to a serial run")
     p.add_argument("--workers", metavar="N", type=int, default=1,
                    help="processes for the bulk phase of the searches; the result does not depend on it "
                         "(default: %(default)s)")
@@ -58,25 +64,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "certificate and check live (file:line), what it uses and what uses it")
 
 
-def _status_text(r) -> str:
-    text = r.status
-    if r.correction_status:
-        text += f" -> {r.correction_status}"
+def _status_text(c: dict) -> str:
+    text = c["status"]
+    if c.get("correction"):
+        text += f" -> {c['correction']['status']}"
     return text
 
 
-def _evidence_short(r) -> str:
-    if r.verdict is None:
-        return (r.error or "").strip().splitlines()[-1][:60] if r.error else ""
+def _evidence_short(c: dict) -> str:
+    if c["status"] == "error":
+        return (c.get("error") or "").strip().splitlines()[-1][:60]
     parts = []
-    for e in r.verdict.evidence:
-        if e.kind == "search":
-            parts.append(f"{e.details.get('cases', 0):,} cases")
-        elif e.kind == "proof":
-            parts.append(e.procedure.split(" (")[0].split(":")[0])
-        elif e.kind == "identity":
-            parts.append("sympy" if "sympy" in e.procedure else f"{e.details.get('cases', 0)} nums")
-        elif e.kind == "witness":
+    for e in c["evidence"]:
+        if e["kind"] == "search":
+            parts.append(f"{e['details'].get('cases', 0):,} cases")
+        elif e["kind"] == "proof":
+            parts.append(e["procedure"].split(" (")[0].split(":")[0])
+        elif e["kind"] == "identity":
+            parts.append("sympy" if "sympy" in e["procedure"] else f"{e['details'].get('cases', 0)} nums")
+        elif e["kind"] == "witness":
             parts.append("witness")
     return ", ".join(dict.fromkeys(parts))
 
@@ -93,6 +99,37 @@ def _check_args(args) -> None:
             raise CLIError(f"{flag} must be >= {low}, got {value}")
     if args.seeds is not None and args.explain:
         raise CLIError("--explain decides one claim at one --seed; it does not take --seeds")
+    if args.scheduler is not None and args.seeds is None:
+        raise CLIError("--scheduler runs several seeds in parallel: give them with --seeds")
+    if args.scheduler is not None:
+        from cae_experiments.distributed import check_scheduler
+        try:
+            check_scheduler(args.scheduler)
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"--scheduler: {exc}") from None
+
+
+def ledger_document(seed: int, *, cases: int, examples: int, workers: int, only, progress: bool = False) -> dict:
+    """The JSON document of one run of the ledger at ``seed`` (picklable: the unit of work of --scheduler)."""
+    from cae_theory.blueprint import all_claims
+    from cae_theory.ledger.claims import CheckConfig
+    from cae_theory.ledger.run import ledger_json, run_ledger, select, used_by
+    claims = all_claims()
+    chosen = select(claims, only)
+    config = CheckConfig(seed=seed, cases=cases, examples=examples, workers=workers)
+    done = [0]
+
+    def line(r):
+        done[0] += 1
+        status = r.status + (f" -> {r.correction_status}" if r.correction_status else "")
+        print(f"[{done[0]:>3}/{len(chosen)}] seed {seed} {r.claim.id:<26} {status:<22} {r.seconds:6.2f} s",
+              flush=True)
+    t0 = time.perf_counter()
+    results = run_ledger(chosen, config, line if progress else None)
+    users = used_by(claims)
+    for r in results:
+        r.used_by = users.get(r.claim.id, [])
+    return {**ledger_json(results, config), "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,49 +139,61 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         check_writable_file(args.report, "--report")
 
-    from cae_theory.blueprint import SECTIONS, all_claims
-    from cae_theory.ledger.run import run_ledger, select, used_by
+    from cae_theory.blueprint import all_claims
+    from cae_theory.ledger.run import select
 
     claims = all_claims()
     if args.explain:
         return _explain(args, claims)
     try:
-        chosen = select(claims, args.only)
+        select(claims, args.only)
     except ValueError as exc:
         raise CLIError(f"--only: {exc}; ids look like {', '.join(c.id for c in claims[:6])}, ...") from None
     seeds = args.seeds if args.seeds is not None else [args.seed]
-    docs, changed_any = {}, False
-    for seed in seeds:
-        results, seconds = _run_one(chosen, _config(args, seed), run_ledger, len(seeds) > 1)
-        users = used_by(claims)
-        for r in results:
-            r.used_by = users.get(r.claim.id, [])
-        changed_any |= _print_table(results, seed, seconds)
-        docs[seed] = (results, seconds)
-    from cae_theory.ledger.run import ledger_json
-    if len(seeds) == 1:
-        results, seconds = docs[seeds[0]]
-        doc = {**ledger_json(results, _config(args, seeds[0])), "seconds": round(seconds, 2)}
+    work = functools.partial(ledger_document, cases=args.cases, examples=args.examples, workers=args.workers,
+                             only=args.only)
+    if args.scheduler is not None:
+        from cae_experiments.distributed import map_runs
+        print(f"deciding {len(seeds)} seeds on {args.scheduler!r} ...", flush=True)
+        try:
+            docs = dict(zip(seeds, map_runs(work, seeds, scheduler=args.scheduler)))
+        except ImportError as exc:
+            raise CLIError(str(exc)) from None
     else:
-        doc = {"seeds": {str(s): {**ledger_json(r, _config(args, s)), "seconds": round(t, 2)}
-                         for s, (r, t) in docs.items()}}
+        docs = {s: work(s, progress=True) for s in seeds}
+    changed_any = False
+    for seed, doc in docs.items():
+        changed_any |= _print_table(doc)
+    if len(seeds) == 1:
+        out = docs[seeds[0]]
+    else:
+        out = {"seeds": {str(s): d for s, d in docs.items()},
+               "verdicts_identical_across_seeds": _same_verdicts(list(docs.values()))}
+        print("verdicts identical across seeds" if out["verdicts_identical_across_seeds"]
+              else "verdicts DIFFER across seeds (see CHANGED lines)")
     try:
-        write_atomically(args.json, json.dumps(doc, indent=1, allow_nan=True))
+        write_atomically(args.json, json.dumps(out, indent=1, allow_nan=True))
         if args.report:
-            write_atomically(args.report, _report_text(args.report, docs[seeds[0]][0], seeds[0], SECTIONS))
+            write_atomically(args.report, _report_text(args.report, docs[seeds[0]]))
     except OSError as exc:
         raise CLIError(f"output could not be written: {exc.strerror}") from None
     print(f"results written to {args.json}" + (f", findings to {args.report}" if args.report else ""))
     return 1 if changed_any else 0
 
 
-def _report_text(path: str, results, seed: int, sections) -> str:
+def _same_verdicts(docs) -> bool:
+    def verdicts(d):
+        return [(c["id"], c["status"], (c.get("correction") or {}).get("status")) for c in d["claims"]]
+    return all(verdicts(d) == verdicts(docs[0]) for d in docs)
+
+
+def _report_text(path: str, doc: dict) -> str:
     """The findings; when ``path`` is an existing file with a generated block (README.md), that file with only
     the block replaced."""
     import os
 
     from cae_theory.ledger.report import BEGIN, END, findings_markdown, replace_block
-    block = findings_markdown(results, seed, [s.__name__ for s in sections])
+    block = findings_markdown(doc)
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -153,40 +202,18 @@ def _report_text(path: str, results, seed: int, sections) -> str:
     return block
 
 
-def _run_one(chosen, config, run_ledger, quiet: bool):
+def _print_table(doc: dict) -> bool:
     from rich.console import Console
-    console = Console(stderr=False)
-    t0 = time.perf_counter()
-    if console.is_terminal and not quiet:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=console, transient=True) as progress:
-            task = progress.add_task(f"seed {config.seed}: deciding claims", total=len(chosen))
-            results = run_ledger(chosen, config, lambda r: progress.update(task, advance=1,
-                                                                          description=f"decided {r.claim.id}"))
-    else:
-        done = [0]
-
-        def line(r):
-            done[0] += 1
-            print(f"[{done[0]:>3}/{len(chosen)}] seed {config.seed} {r.claim.id:<26} {_status_text(r):<22} "
-                  f"{r.seconds:6.2f} s", flush=True)
-        results = run_ledger(chosen, config, line)
-    return results, time.perf_counter() - t0
-
-
-def _print_table(results, seed: int, seconds: float) -> bool:
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    claims, seed = doc["claims"], doc["config"]["seed"]
     console = Console()
-    from rich.markup import escape
-
     table = Table(title=f"cae verify: seed {seed} (ok: status as expected; a -> b: claim as printed -> its "
                         "correction)", title_justify="left", pad_edge=False)
-    id_width = max(len(r.claim.id) for r in results)
-    status_width = max(len(_status_text(r)) for r in results)
-    evidence_width = min(22, max(len(_evidence_short(r)) for r in results))
+    id_width = max(len(c["id"]) for c in claims)
+    status_width = max(len(_status_text(c)) for c in claims)
+    evidence_width = min(22, max(len(_evidence_short(c)) for c in claims))
     rest = console.width - (id_width + status_width + 2 + evidence_width) - 5 * 3 - 1   # borders and padding
     table.add_column("id", no_wrap=True, min_width=id_width)       # ids are never cut: --only and --explain use them
     table.add_column("status", no_wrap=True, min_width=status_width)
@@ -194,22 +221,19 @@ def _print_table(results, seed: int, seconds: float) -> bool:
     table.add_column("evidence", no_wrap=True, overflow="ellipsis", min_width=evidence_width, max_width=evidence_width)
     table.add_column("claim (as printed)", overflow="ellipsis", no_wrap=True, min_width=max(10, rest),
                      max_width=max(10, rest))
-    for r in results:
-        ok = "[green]✓[/green]" if r.as_expected else "[bold red]✗[/bold red]"
-        style = None if r.as_expected else "bold red"
-        table.add_row(r.claim.id, _status_text(r), ok, escape(_evidence_short(r)), escape(r.claim.printed),
-                      style=style)
+    for c in claims:
+        ok = "[green]✓[/green]" if c["as_expected"] else "[bold red]✗[/bold red]"
+        table.add_row(c["id"], _status_text(c), ok, escape(_evidence_short(c)), escape(c["printed"]),
+                      style=None if c["as_expected"] else "bold red")
     console.print(table)
-    changed = [r for r in results if not r.as_expected]
-    counts = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    print(f"seed {seed}: {len(results)} claims in {seconds:.1f} s: " +
-          ", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(results) - len(changed)} as expected")
-    for r in changed:
-        want = r.claim.expected + (f" -> {r.claim.correction.expected}" if r.claim.correction else "")
-        reason = f"; error: {r.error.strip().splitlines()[-1]}" if r.error else ""
-        print(f"CHANGED {r.claim.id} (seed {seed}): got {_status_text(r)}, expected {want}{reason}", file=sys.stderr)
+    changed = [c for c in claims if not c["as_expected"]]
+    counts = ", ".join(f"{n} {s}" for s, n in doc["counts"]["by_status"].items() if n)
+    print(f"seed {seed}: {len(claims)} claims in {doc['seconds']:.1f} s: {counts}; "
+          f"{len(claims) - len(changed)} as expected")
+    for c in changed:
+        want = c["expected"] + (f" -> {c['correction']['expected']}" if c.get("correction") else "")
+        reason = f"; error: {c['error'].strip().splitlines()[-1]}" if c.get("error") else ""
+        print(f"CHANGED {c['id']} (seed {seed}): got {_status_text(c)}, expected {want}{reason}", file=sys.stderr)
     return bool(changed)
 
 

@@ -108,3 +108,15 @@ def test_help_is_useful(capsys):
                   "proved", "certified", "searched", "fails", "unknown"):
         assert words in out
     assert verify.HELP
+
+
+def test_seeds_on_a_local_dask_cluster_equal_the_serial_run(tmp_path):
+    """`--seeds 0 1 --scheduler local`: each seed decided in a worker process of a local Dask cluster gives the
+    same document as the serial run (times aside)."""
+    pytest.importorskip("dask.distributed")
+    args = ["--cases", "1000", "--examples", "2", "--only", "eq6", "eq30.pairs", "--seeds", "0", "1"]
+    serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
+    assert main(["verify", "--json", str(serial), *args]) == 0
+    assert main(["verify", "--json", str(parallel), *args, "--scheduler", "local"]) == 0
+    a, b = (_strip_times(json.loads(p.read_text())) for p in (serial, parallel))
+    assert a == b and a["verdicts_identical_across_seeds"]

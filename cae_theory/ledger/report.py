@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Sequence
 
-from cae_theory.ledger.run import Result, counts
+from cae_theory.ledger.run import Result
 
 BEGIN = "<!-- BEGIN cae verify --report (generated: do not edit; `cae verify --report findings.md` rewrites it) -->"
 END = "<!-- END cae verify --report -->"
@@ -30,23 +30,19 @@ GLOSSARY = [
 ]
 
 
-def _short_status(r: Result) -> str:
-    return r.status
-
-
-def _evidence_cell(r: Result) -> str:
-    if r.verdict is None:
+def _evidence_cell(c: dict) -> str:
+    if c["status"] == "error":
         return "error"
     parts = []
-    for e in r.verdict.evidence:
-        if e.kind == "search":
-            parts.append(f"search, {e.details.get('cases', 0):,} cases ({e.scope})")
-        elif e.kind == "proof":
-            parts.append(f"{e.procedure.split(' (')[0]}: {e.scope}")
-        elif e.kind == "identity":
-            parts.append(f"{'sympy' if 'sympy' in e.procedure else 'numbers'}: {e.scope}")
+    for e in c["evidence"]:
+        if e["kind"] == "search":
+            parts.append(f"search, {e['details'].get('cases', 0):,} cases ({e['scope']})")
+        elif e["kind"] == "proof":
+            parts.append(f"{e['procedure'].split(' (')[0]}: {e['scope']}")
+        elif e["kind"] == "identity":
+            parts.append(f"{'sympy' if 'sympy' in e['procedure'] else 'numbers'}: {e['scope']}")
         else:
-            parts.append(f"witness: {e.scope}")
+            parts.append(f"witness: {e['scope']}")
     return "; ".join(parts)
 
 
@@ -73,48 +69,45 @@ def section_title(module_name: str) -> str:
     return doc.strip().splitlines()[0].rstrip(".:")
 
 
-def findings_table(results: Sequence[Result]) -> list[str]:
+def findings_table(claims: Sequence[dict]) -> list[str]:
+    """One table per section module, in the supplement's order. ``claims``: the JSON claims of a run."""
     lines: list[str] = []
     current = None
-    for r in results:
-        module = r.claim.section.replace("/", ".").removesuffix(".py")
+    for c in claims:
+        module = c["defined_at"].split(":")[0].replace("/", ".").removesuffix(".py")
         if module != current:
             current = module
             lines += ["", f"#### {section_title(module)}", "",
                       "| id | as printed | status | evidence (scope) | witness | correction (status) |",
                       "| --- | --- | --- | --- | --- | --- |"]
         corr = ""
-        if r.claim.correction is not None:
-            kind = "adds an assumption" if r.claim.correction.kind == "assumption" else "restated"
-            corr = f"{r.claim.correction.text} ({r.correction_status}; {kind})"
-        origin = "" if r.claim.origin == "printed" else f" *({r.claim.origin})*"
-        size = witness_size(r.verdict.witness) if r.verdict is not None and r.status == "fails" else ""
-        lines.append(f"| `{r.claim.id}` | {_cell(r.claim.printed)}{origin} | **{r.status}** | "
-                     f"{_cell(_evidence_cell(r))} | {size} | {_cell(corr)} |")
+        if c.get("correction"):
+            k = c["correction"]
+            kind = "adds an assumption" if k["kind"] == "assumption" else "restated"
+            corr = f"{k['text']} ({k['status']}; {kind})"
+        origin = "" if c["origin"] == "printed" else f" *({c['origin']})*"
+        size = witness_size(c.get("witness")) if c["status"] == "fails" else ""
+        lines.append(f"| `{c['id']}` | {_cell(c['printed'])}{origin} | **{c['status']}** | "
+                     f"{_cell(_evidence_cell(c))} | {size} | {_cell(corr)} |")
     return lines
 
 
-def _ids(results: Sequence[Result], category: str) -> list[str]:
-    return [r.claim.id for r in results if r.category == category]
-
-
-def summary(results: Sequence[Result], seed: int) -> list[str]:
-    """The plain-language summary: every count and status is read from the run."""
-    by_id = {r.claim.id: r for r in results}
-    c = counts(results)
-    cat = c["by_category"]
-
-    false_ids = _ids(results, "false as printed")
-    assumption_ids = _ids(results, "true only with an unstated assumption")
+def summary(doc: dict) -> list[str]:
+    """The plain-language summary: every count and status is read from the run's JSON document."""
+    claims = doc["claims"]
+    by_id = {c["id"]: c for c in claims}
+    counts = doc["counts"]
+    cat = counts["by_category"]
+    ids = {k: [c["id"] for c in claims if c["category"] == k] for k in cat}
     lines = [
-        f"**{c['claims']} claims** ({c['printed']} numbered or stated claims, {c['sentences']} assertions made in "
-        f"sentences, {c['probes']} probes added by this suite), seed {seed}: "
-        f"**{cat.get('false as printed', 0)} printed claims are false**, "
+        f"**{counts['claims']} claims** ({counts['printed']} numbered or stated claims, {counts['sentences']} "
+        f"assertions made in sentences, {counts['probes']} probes added by this suite), seed "
+        f"{doc['config']['seed']}: **{cat.get('false as printed', 0)} printed claims are false**, "
         f"**{cat.get('true only with an unstated assumption', 0)} are true only with an unstated assumption**, "
-        f"{cat.get('true as printed', 0)} hold as printed, "
-        f"{cat.get('undecided', 0)} are undecided; of the {c['probes']} probes, "
-        f"{sum(1 for r in results if r.claim.origin == 'probe' and r.status == 'fails')} show a hypothesis that "
-        f"cannot be dropped. Statuses: " + ", ".join(f"{n} {s}" for s, n in c["by_status"].items() if n) + ".",
+        f"{cat.get('true as printed', 0)} hold as printed, {cat.get('undecided', 0)} are undecided; of the "
+        f"{counts['probes']} probes, {sum(1 for c in claims if c['origin'] == 'probe' and c['status'] == 'fails')} "
+        "show a hypothesis that cannot be dropped. Statuses: "
+        + ", ".join(f"{n} {s}" for s, n in counts["by_status"].items() if n) + ".",
         "",
         "What fails, for a reader who has not read the proof:",
     ]
@@ -125,7 +118,7 @@ def summary(results: Sequence[Result], seed: int) -> list[str]:
                   "lowered by shrinking the codes (complete collapse)."),
         ("prop2", "Prop. 2 (with batch-normalised codes they collapse onto a line) is true only vacuously: its "
                   "conclusion contradicts its own hypothesis. What the proof shows (its correction, "
-                  f"{by_id['prop2'].correction_status if 'prop2' in by_id else 'not run'}) is that every "
+                  f"{(by_id.get('prop2') or {}).get('correction', {}).get('status', 'not run')}) is that every "
                   "batch-normalised configuration whose arms disagree unevenly across coordinates is strictly "
                   "improved by pulling the coordinates together: dimensional collapse."),
         ("definition.kcbnae", "The k-CBNAE definition asks for zero mean and unit variance 'for any input set X', "
@@ -145,9 +138,9 @@ def summary(results: Sequence[Result], seed: int) -> list[str]:
     ]
     for i, text in facts:
         if i in by_id:
-            s = by_id[i].status
-            lines.append(f"- `{i}` (**{s}**): {text}" if s == by_id[i].claim.expected
-                         else f"- `{i}`: this run found **{s}**, not {by_id[i].claim.expected}: see the table.")
+            c = by_id[i]
+            lines.append(f"- `{i}` (**{c['status']}**): {text}" if c["as_expected"]
+                         else f"- `{i}`: this run found **{c['status']}**, not {c['expected']}: see the table.")
     lines += [
         "",
         "What it means in practice: the degenerations are real (complete collapse for a plain coupling, "
@@ -155,8 +148,9 @@ def summary(results: Sequence[Result], seed: int) -> list[str]:
         "but the printed proofs need the corrections listed below; quote the corrected statements, with their "
         "status.",
         "",
-        f"Printed claims false as printed: {', '.join(f'`{i}`' for i in false_ids) or 'none'}. "
-        f"True only with an unstated assumption: {', '.join(f'`{i}`' for i in assumption_ids) or 'none'}.",
+        f"Printed claims false as printed: {', '.join(f'`{i}`' for i in ids.get('false as printed', [])) or 'none'}. "
+        f"True only with an unstated assumption: "
+        f"{', '.join(f'`{i}`' for i in ids.get('true only with an unstated assumption', [])) or 'none'}.",
         "",
         "Glossary:",
         "",
@@ -165,11 +159,11 @@ def summary(results: Sequence[Result], seed: int) -> list[str]:
     return lines
 
 
-def findings_markdown(results: Sequence[Result], seed: int, sections: Sequence[str]) -> str:
-    """The whole findings block (summary, then one table per section, in the supplement's order)."""
-    lines = [BEGIN, "", *summary(results, seed), "", "Every claim, in the supplement's order (status, the "
+def findings_markdown(doc: dict) -> str:
+    """The whole findings block of a run's JSON document (summary, then one table per section, in order)."""
+    lines = [BEGIN, "", *summary(doc), "", "Every claim, in the supplement's order (status, the "
              "strongest evidence and its scope, the size of a failing witness, the correction and its own status):"]
-    lines += findings_table(results)
+    lines += findings_table(doc["claims"])
     lines += ["", END]
     return "\n".join(lines) + "\n"
 

@@ -31,10 +31,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cae_theory import algorithm1, coordinate_gap, coupling_bound, definition, gamma2_bound, statistics
-from cae_theory import batchnorm_construction as bcm
-from cae_theory import prop2_first_steps as steps
+from cae_theory import algorithm1, definition
 from cae_theory.prop1 import remark, shrink
+from cae_theory.prop2 import notation
+from cae_theory.prop2.construction import batchnorm_construction
 from cae_theory.validation import KCBNAE_ATOL
 from fuzz_counts import write_counts
 
@@ -73,7 +73,7 @@ def rng_of(seed: int) -> np.random.Generator:
 
 def kcbnae_codes(seed: int, k: int = 3, S: int = 6, p: int = 2) -> np.ndarray:
     """Valid k-CBNAE codes: a standardised Gaussian batch (each arm and coordinate: mean 0, variance 1)."""
-    return statistics.standardize(rng_of(seed).normal(size=(k, S, p)))
+    return notation.standardize(rng_of(seed).normal(size=(k, S, p)))
 
 
 def spd(seed: int, p: int, low: float = 0.5, high: float = 2.0) -> np.ndarray:
@@ -160,15 +160,8 @@ bad_codes = st.one_of(codes_wrong_ndim(), codes_empty(), codes_non_finite(), cod
 
 #: Every public function of cae_theory whose main argument is a batch of codes, with its argument's name.
 CODE_FUNCTIONS = {
-    "statistics.latent_mean": ("Z", statistics.latent_mean),
-    "statistics.latent_covariance": ("Z", statistics.latent_covariance),
-    "statistics.pair_scatter": ("Z", lambda Z: statistics.pair_scatter(Z, 0, 1)),
-    "statistics.total_scatter": ("Z", statistics.total_scatter),
-    "statistics.squared_euclidean_coupling": ("Z", statistics.squared_euclidean_coupling),
-    "statistics.standardize": ("X", statistics.standardize),
-    "batchnorm_construction": ("Z", lambda Z: bcm.batchnorm_construction(Z, 0.3)),
-    "coordinate_gap.code_norms": ("Z", coordinate_gap.code_norms),
-    "coordinate_gap.eq42_beta": ("Z", lambda Z: coordinate_gap.eq42_beta(Z, 0.1)),
+    "notation.standardize": ("X", notation.standardize),
+    "batchnorm_construction": ("Z", lambda Z: batchnorm_construction(Z, 0.3)),
     "shrink.max_code_norm": ("Z", shrink.max_code_norm),
     "shrink.shrink_beta": ("Z", lambda Z: shrink.shrink_beta(Z, 0.1)),
     "shrink.shrink_codes": ("Z", lambda Z: shrink.shrink_codes(Z, 0.5)),
@@ -177,8 +170,8 @@ CODE_FUNCTIONS = {
 
 
 @given(bad=bad_codes, fn=st.sampled_from(sorted(CODE_FUNCTIONS)))
-@example(bad=Bad("complex", np.ones((2, 3, 2)) * 1j, TypeError, ("real",)), fn="statistics.latent_mean")
-@example(bad=Bad("complex", np.ones((2, 3, 2)) * 1j, TypeError, ("real",)), fn="coordinate_gap.eq42_beta")
+@example(bad=Bad("complex", np.ones((2, 3, 2)) * 1j, TypeError, ("real",)), fn="notation.standardize")
+@example(bad=Bad("complex", np.ones((2, 3, 2)) * 1j, TypeError, ("real",)), fn="batchnorm_construction")
 def test_bad_codes_are_rejected_naming_the_argument(bad, fn):
     # @example pins: complex codes were silently cast to their real part (ComplexWarning, then 0 / inf results)
     # before cae_theory.validation.as_array rejected complex input.
@@ -238,7 +231,7 @@ def test_codes_violating_the_kcbnae_constraint_are_rejected(case, beta):
     variance off by 1e-6 (100 x the documented tolerance KCBNAE_ATOL = 1e-8) was accepted. Fixed (rtol=0).
     """
     Z, rule = case
-    assert_rejects(lambda: bcm.batchnorm_construction(Z, beta), ValueError, "Z", ("k-CBNAE", rule),
+    assert_rejects(lambda: batchnorm_construction(Z, beta), ValueError, "Z", ("k-CBNAE", rule),
                    label=f"batchnorm_construction [Z: violates {rule}]")
 
 
@@ -270,40 +263,13 @@ def bad_scalar(draw, low=None, high=None, low_open=True, high_open=True, inf_ok=
     return kind, draw(st.one_of(wrong_types)), TypeError
 
 
-def _bc(seed=0):
-    return bcm.batchnorm_construction(kcbnae_codes(seed), 0.3)
-
-
 Z0 = kcbnae_codes(0)
-BC0 = _bc()
-D0, V0 = BC0.D[0], BC0.V[0]
 
 #: (argument, interval rule, call with that argument) -- each rule is stated in the function's docstring.
 SCALAR_ARGS = {
-    "batchnorm_construction(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: bcm.batchnorm_construction(Z0, v)),
+    "batchnorm_construction(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: batchnorm_construction(Z0, v)),
     "shrink_codes(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: shrink.shrink_codes(Z0, v)),
-    "scaling_bounds(beta)": ("beta", dict(low=0.0, high=1.0), steps.scaling_bounds),
-    "scaling_difference_bound(beta)": ("beta", dict(low=0.0, high=1.0), steps.scaling_difference_bound),
-    "transform_determinant(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: steps.transform_determinant(2, v)),
-    "new_variance_printed(beta)": ("beta", dict(low=0.0, high=1.0),
-                                   lambda v: steps.new_variance_printed(D0, V0, 0, v)),
-    "eq35_bound(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: coupling_bound.eq35_bound(1.0, 0.5, v, 2.0)),
-    "eq38_lower(beta)": ("beta", dict(low=0.0, high=1.0), lambda v: coupling_bound.eq38_lower(1.0, 0.5, v, 2.0)),
-    "eq35_bound(C)": ("C", dict(low=0.0), lambda v: coupling_bound.eq35_bound(v, 0.5, 0.3, 2.0)),
-    "eq35_bound(gamma)": ("gamma", dict(low=0.0, high=1.0, low_open=False),
-                          lambda v: coupling_bound.eq35_bound(1.0, v, 0.3, 2.0)),
-    "eq35_bound(f)": ("f", dict(low=0.0), lambda v: coupling_bound.eq35_bound(1.0, 0.5, 0.3, v)),
-    "q_roots(gamma)": ("gamma", dict(low=0.0, high=1.0, low_open=False, high_open=False),
-                       lambda v: coupling_bound.q_roots(1.0, v, 2.0)),
-    "eq39_beta_limit(f)": ("f", dict(low=0.0), lambda v: coupling_bound.eq39_beta_limit(1.0, 0.5, v)),
-    "cauchy_schwarz_bound(gamma1)": ("gamma1", dict(low=0.0, low_open=False),
-                                     lambda v: coupling_bound.cauchy_schwarz_bound(v, 1.0)),
-    "cauchy_schwarz_bound(gamma2)": ("gamma2", dict(low=0.0, low_open=False),
-                                     lambda v: coupling_bound.cauchy_schwarz_bound(1.0, v)),
-    "eq31_bound(f)": ("f", dict(low=0.0, none_ok=True), lambda v: gamma2_bound.eq31_bound(BC0, v)),
     "shrink_beta(eps)": ("eps", dict(low=0.0), lambda v: shrink.shrink_beta(Z0, v)),
-    "eq42_beta(eps)": ("eps", dict(low=0.0), lambda v: coordinate_gap.eq42_beta(Z0, v)),
-    "eq43_beta(eps)": ("eps", dict(low=0.0), lambda v: coordinate_gap.eq43_beta(Z0, v, 1.0, 0.5, 2.0)),
     "kcae_loss(lam)": ("lam", dict(low=0.0, low_open=False),
                        lambda v: definition.kcae_loss(rng_of(0).normal(size=(2, 5, 3)), np.ones((2, 2, 3)),
                                                       np.ones((2, 3, 2)), v)),
@@ -341,17 +307,6 @@ def test_bad_scalars_are_rejected_naming_the_argument(case):
 
 #: (argument, lowest valid value, highest valid value or None, call)
 INT_ARGS = {
-    "transform_determinant(p)": ("p", 1, None, lambda v: steps.transform_determinant(v, 0.3)),
-    "f_printed(p)": ("p", 1, None, lambda v: gamma2_bound.f_printed(v, 5)),
-    "f_printed(S)": ("S", 2, None, lambda v: gamma2_bound.f_printed(2, v)),
-    "f_arm_pairs(k)": ("k", 2, None, lambda v: gamma2_bound.f_arm_pairs(v, 2, 5)),
-    "pair_scatter(i)": ("i", 0, 2, lambda v: statistics.pair_scatter(Z0, v, 0)),
-    "pair_scatter(j)": ("j", 0, 2, lambda v: statistics.pair_scatter(Z0, 0, v)),
-    "smallest_admitted_gamma(n)": ("n", 0, 1, lambda v: steps.smallest_admitted_gamma(BC0.W, v)),
-    "row_sum(n)": ("n", 0, 1, lambda v: steps.row_sum(BC0.W, v)),
-    "geometric_mean_sum(n)": ("n", 0, 1, lambda v: steps.geometric_mean_sum(BC0.W, v)),
-    "correlations_with_n(n)": ("n", 0, 1, lambda v: steps.correlations_with_n(BC0.V, v)),
-    "new_variance_printed(n)": ("n", 0, 1, lambda v: steps.new_variance_printed(D0, V0, v, 0.3)),
     "min_singular_value(max_iter)": ("max_iter", 1, None,
                                      lambda v: algorithm1.min_singular_value(np.eye(2), max_iter=v)),
     "algorithm1_as_printed(max_iter)": ("max_iter", 1, None, lambda v: algorithm1.algorithm1_as_printed(
@@ -377,23 +332,15 @@ def int_cases(draw):
 
 
 @given(case=int_cases())
-@example(case=("pair_scatter(i)", "i", INT_ARGS["pair_scatter(i)"][3], "wrong type", True, (TypeError, ValueError)))
+@example(case=("min_singular_value(max_iter)", "max_iter", INT_ARGS["min_singular_value(max_iter)"][3],
+               "wrong type", True, (TypeError, ValueError)))
 def test_bad_integers_are_rejected_naming_the_argument(case):
-    """Sizes below their minimum (p >= 1, |S| >= 2, k >= 2), indices out of range, non-integers."""
-    # @example pins: pair_scatter(Z, True, 0) indexed Z[True] (a new axis) and failed inside numpy's matmul.
+    """Sizes below their minimum, non-integers (a bool is not an iteration count)."""
     key, name, call, kind, value, error = case
     assert_rejects(lambda: call(value), error, name, label=f"{key} [{kind}]")
 
 
 # ------------------------------------------------------------------------------------------ unknown names
-
-@given(name=st.text(max_size=6).filter(lambda s: s not in coordinate_gap.NORMS), which=st.integers(0, 2))
-@example(name="2.0", which=0)
-def test_unknown_norm_names_are_rejected(name, which):
-    call = [lambda: coordinate_gap.code_norms(Z0, name), lambda: coordinate_gap.eq41_bound(BC0, name),
-            lambda: coordinate_gap.eq42_beta(Z0, 0.1, name)][which]
-    assert_rejects(call, ValueError, "norm", ("one of",), label="coordinate_gap norm [unknown name]")
-
 
 @given(kind=st.text(max_size=8).filter(lambda s: s not in definition.COST_KINDS))
 def test_unknown_cost_kinds_are_rejected(kind):
@@ -552,7 +499,7 @@ def test_valid_codes_at_extreme_scales_give_finite_results(seed, k, S, p, scale,
     COUNTS["extreme scales [finite results]"] += 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for f in (statistics.latent_mean, statistics.latent_covariance, statistics.total_scatter,
+        for f in (notation.latent_mean, notation.latent_covariance, notation.total_scatter,
                   lambda Z: shrink.shrink_codes(Z, beta),
                   lambda Z: shrink.shrink_beta(Z, 1.0)):
             try:      # an overflow RuntimeWarning is raised as an error by the filter above: a failure
@@ -564,12 +511,6 @@ def test_valid_codes_at_extreme_scales_give_finite_results(seed, k, S, p, scale,
 
 
 # ------------------------------------------------------------------------------------------ known bugs
-
-@pytest.mark.parametrize("p", [0, -1, 2.5, True, "2"])
-def test_trace_bounds_validate_p(p):
-    for f in (steps.trace_bound_eq11, steps.trace_bound_eq12):
-        assert_rejects(lambda: f(p, 0.3), (ValueError, TypeError), "p", label="trace_bound_eq11/12 [p]")
-
 
 @pytest.mark.parametrize("seed", [-1, "a"])
 def test_min_singular_value_validates_seed(seed):
@@ -585,15 +526,11 @@ def test_convex_cost_checks_the_shift_length():
     np.testing.assert_array_equal(definition.ConvexCost(shift=(1.0, 2.0, 3.0))(np.ones((2, 3))), [5.0, 5.0])
 
 
-def test_eq42_beta_of_zero_codes_is_not_infinite():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            beta = coordinate_gap.eq42_beta(np.zeros((2, 3, 2)), 0.1)
-        except ValueError as exc:
-            assert "Z" in str(exc)
-            return
-    assert math.isfinite(beta)
+def test_construction_of_codes_without_a_coupling_is_refused():
+    """All arms equal (C_c = tr(W) = 0): Prop. 2 assumes C_coupling > 0; the public construction says so instead of
+    returning gamma = 0/0 (NaN)."""
+    Z = np.repeat(kcbnae_codes(0, k=2)[:1], 2, axis=0)
+    assert_rejects(lambda: batchnorm_construction(Z, 0.3), ValueError, "Z", ("tr(W) > 0",))
 
 
 def test_weighted_norm_rejects_a_singular_psd_matrix():

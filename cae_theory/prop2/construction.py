@@ -210,10 +210,9 @@ def batchnorm_construction(Z, beta) -> Construction:
     Z = as_codes(Z)
     require_kcbnae(Z)
     beta = as_beta(beta)
-    c = construct(Z, beta)
-    if not float(c.C) > 0:
+    if not float(arith.trace(pair_scatter(Z).sum(axis=-3))) > 0:
         raise ValueError("Z must have C_coupling = tr(W) > 0 (Prop. 2 assumes C_coupling > 0); all arms coincide")
-    return c
+    return construct(Z, beta)
 
 
 def derive(arrays: dict, lift) -> Construction:

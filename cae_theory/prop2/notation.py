@@ -79,9 +79,14 @@ def one_hot(n: np.ndarray, p: int) -> np.ndarray:
 def standardize(X) -> np.ndarray:
     """k-CBNAE codes from raw codes ``X: (..., k, S, p)`` (floats): per arm and coordinate, mean 0 and variance 1
     with 1/(|S|-1). Raises ValueError if a coordinate of an arm is constant (it cannot be standardised)."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim < 3 or X.shape[-2] < 2 or X.shape[-3] < 2:
-        raise ValueError(f"X must have shape (..., k >= 2, |S| >= 2, p), got {X.shape}")
+    from cae_theory.validation import as_array
+    X = as_array(X, "X")
+    if X.ndim < 3:
+        raise ValueError(f"X must have 3 dimensions (k, |S|, p) or more (a batch first), got shape {X.shape}")
+    if X.shape[-3] < 2:
+        raise ValueError(f"X must hold codes of k >= 2 arms (axis -3), got k = {X.shape[-3]}")
+    if X.shape[-2] < 2:
+        raise ValueError(f"X must hold |S| >= 2 samples (axis -2; the supplement assumes |S| > 1), got {X.shape[-2]}")
     C = X - X.mean(axis=-2, keepdims=True)
     sd = np.sqrt((C ** 2).sum(axis=-2, keepdims=True) / (X.shape[-2] - 1))
     if np.any(sd <= 1e-12 * (1.0 + np.abs(X).max(axis=-2, keepdims=True))):

@@ -12,6 +12,7 @@ solver (cvc5 decides QF_NRA too); the tests re-run every stored query.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Literal
@@ -35,6 +36,16 @@ class SolverResult:
         return out
 
 
+def canonical(smtlib: str) -> str:
+    """z3 names the let-bound terms of its SMT-LIB output after internal ids ($x106), which depend on what the
+    process built before; renumber them in order of appearance, so the same lemma gives the same text."""
+    names: dict[str, str] = {}
+
+    def rename(m: re.Match) -> str:
+        return names.setdefault(m.group(0), f"${m.group(1)}{len(names)}")
+    return re.sub(r"\$([a-z]+)\d+", rename, smtlib)
+
+
 def z3_version() -> str:
     import z3
     return z3.get_version_string()
@@ -49,7 +60,7 @@ def prove(lemma: Callable, timeout_s: float) -> SolverResult:
     for h in hypotheses:
         solver.add(h)
     solver.add(z3.Not(conclusion))
-    query = solver.to_smt2()
+    query = canonical(solver.to_smt2())
     t0 = time.perf_counter()
     answer = solver.check()
     seconds = time.perf_counter() - t0

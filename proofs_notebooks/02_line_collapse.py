@@ -44,12 +44,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from cae_theory.batchnorm_construction import batchnorm_construction
-from cae_theory.coordinate_gap import eq42_bound, max_gap_hat
-from cae_theory.coupling_bound import coupling_hat, eq36_bound, eq39_beta_limit, q_roots
-from cae_theory.gamma2_bound import f_printed
-from cae_theory.prop2_cases import max_coordinate_gap
-from cae_theory.statistics import latent_covariance, latent_mean, squared_euclidean_coupling, standardize
+from cae_theory.prop2.construction import batchnorm_construction
+from cae_theory.prop2.gamma2 import f_printed
+from cae_theory.prop2.gap import eq42, max_gap
+from cae_theory.prop2.new_coupling import coupling_hat, eq36, q_roots
+from cae_theory.prop2.notation import coupling, latent_covariance, latent_mean, max_coordinate_gap, standardize
 from cae_theory.validation import require_kcbnae
 from cae_experiments.plotting import STYLE
 
@@ -77,7 +76,8 @@ print("diag V_i:", np.array([np.diag(V) for V in latent_covariance(Z)]))
 # **Predict, then run:** the arms were built to agree best in coordinate 0 (smallest noise). Which coordinate
 # will the construction copy into the others ($n$), and will the coupling after $M_i$ be larger or smaller?
 #
-# `batchnorm_construction(Z, beta)` builds every object of the proof. $C_c = \operatorname{tr} W$ is Eq. 5;
+# `batchnorm_construction(Z, beta)` checks its arguments (k-CBNAE codes, $C_c > 0$, $0 < \beta < 1$) and builds
+# every object of the proof. $C_c = \operatorname{tr} W$ is Eq. 5;
 # $\gamma = p\,W(n,n)/\operatorname{tr}W < 1$ is the ratio Eq. 21 needs (the printed sentence about $\gamma$ is
 # examined in notebook 03).
 
@@ -86,10 +86,10 @@ beta = 0.2
 bc = batchnorm_construction(Z, beta)
 print("W =\n", bc.W)
 print("diag W =", np.diag(bc.W), "-> n =", bc.n, ", b =", bc.b)
-print(f"C_c = tr W = {bc.coupling:.6g};  squared_euclidean_coupling(Z) = {squared_euclidean_coupling(Z):.6g}")
-print(f"gamma = p W(n,n) / tr W = {bc.gamma:.6g}")
+print(f"C_c = tr W = {float(bc.C):.6g};  coupling(Z) = sum_s sum_(i<j) ||z_si - z_sj||^2 = {float(coupling(Z)):.6g}")
+print(f"gamma = p W(n,n) / tr W = {float(bc.gamma):.6g}")
 for i in range(k):
-    print(f"D_{i} diag =", np.diag(bc.D[i]), f"  (bounds of Eq. 10: [{1/(1+beta):.4f}, {1/(1-beta):.4f}])")
+    print(f"D_{i} diag =", bc.d[i], f"  (bounds of Eq. 10: [{1/(1+beta):.4f}, {1/(1-beta):.4f}])")
     print(f"M_{i} =\n", bc.M[i])
 
 # %% [markdown]
@@ -98,35 +98,38 @@ for i in range(k):
 # both to 1e-8 (float64 rounding is ~1e-15).
 
 # %%
-require_kcbnae(bc.Z_hat)
-print("mean of z_hat per arm:", latent_mean(bc.Z_hat))
-print("diag of V_hat per arm:", np.array([np.diag(V) for V in latent_covariance(bc.Z_hat)]))
-print("max |mean|:", np.abs(latent_mean(bc.Z_hat)).max(),
-      " max |var - 1|:", np.abs(np.array([np.diag(V) for V in latent_covariance(bc.Z_hat)]) - 1).max())
-print(f"coupling before {bc.coupling:.6g}  after {coupling_hat(bc):.6g}")
-print(f"max coordinate gap before {max_coordinate_gap(Z):.4g}  after {max_gap_hat(bc):.4g}")
+require_kcbnae(bc.Zh)
+print("mean of z_hat per arm:", latent_mean(bc.Zh))
+print("diag of V_hat per arm:", np.array([np.diag(V) for V in latent_covariance(bc.Zh)]))
+print("max |mean|:", np.abs(latent_mean(bc.Zh)).max(),
+      " max |var - 1|:", np.abs(np.array([np.diag(V) for V in latent_covariance(bc.Zh)]) - 1).max())
+print(f"coupling before {float(bc.C):.6g}  after {float(coupling_hat(bc)):.6g} (from the statistics, Eq. 33 expanded)"
+      f" = {float(coupling(bc.Zh)):.6g} (from the new codes)")
+print(f"max coordinate gap before {float(max_coordinate_gap(Z)):.4g}  after {float(max_gap(bc)):.4g}")
 
 # %% [markdown]
 # ## 4. The proof's bound versus the true coupling, as functions of $\beta$
 # The proof bounds the new coupling by Eq. 36, $[(\gamma+3\beta)C + f\beta + 4\beta\sqrt{fC}]/(1-\beta)^2$ with
 # $f = 8p^3(|S|-1)$, and concludes $\hat C < C$ only for $\beta < \min(1/2, r_1/2)$, $r_1$ the smaller root of the
-# quadratic $Q$ (Eqs. 38-39). The true coupling of $M_i z$ (Eq. 32, computed directly) is plotted alongside,
-# with the gap bound of Eq. 42.
+# quadratic $Q$ (Eqs. 38-39). The true coupling of $M_i z$ (Eq. 32) is plotted alongside, with the gap bound of
+# Eq. 42, $4\beta\|z\|/(1-\beta)$. The supplement does not name the norm; Eq. 41 needs only $|z(m)| \le \|z\|$,
+# true for every $\ell_q$ norm, and `eq42` uses the smallest of them, the max-norm $\|z\|_\infty$ (the tightest
+# bound).
 
 # %%
 betas = np.geomspace(1e-4, 0.95, 60)
-C = bc.coupling
+C = float(bc.C)
 f = f_printed(p, S)
 true_c, bound_c, gap, gap_bound = [], [], [], []
 for bt in betas:
     c_b = batchnorm_construction(Z, float(bt))
-    true_c.append(coupling_hat(c_b))
-    bound_c.append(eq36_bound(C, c_b.gamma, float(bt), f))
-    gap.append(max_gap_hat(c_b))
-    gap_bound.append(eq42_bound(c_b, "2").max())
+    true_c.append(float(coupling_hat(c_b)))
+    bound_c.append(float(eq36(C, c_b.gamma, float(bt), f)))
+    gap.append(float(max_gap(c_b)))
+    gap_bound.append(float(eq42(c_b).max()))
 true_c, bound_c = np.array(true_c), np.array(bound_c)
-r1, r2 = q_roots(C, bc.gamma, f)
-beta_proof = eq39_beta_limit(C, bc.gamma, f)
+r1, r2 = (float(r) for r in q_roots(C, bc.gamma, f))
+beta_proof = min(0.5, r1 / 2)                       # Eq. 39: C_hat < C for beta < min(1/2, r1/2)
 decrease = betas[true_c < C]
 print(f"f = {f:.6g};  roots of Q: r1 = {r1:.4g}, r2 = {r2:.4g};  proof guarantees a decrease for beta < {beta_proof:.4g}")
 print(f"true coupling is below C for beta in [{decrease.min():.3g}, {decrease.max():.3g}] of the grid "
@@ -144,7 +147,7 @@ ax.axvline(beta_proof, color="r", lw=0.8, ls=":", label=r"$\min(1/2, r_1/2)$ (Eq
 ax.set_xlabel(r"$\beta$"); ax.set_ylabel("coupling"); ax.legend(fontsize=8); ax.set_title("coupling after $M_i$")
 ax = axes[1]
 ax.loglog(betas, gap, label=r"max gap $|\hat z(m)-\hat z(\bar m)|$")
-ax.loglog(betas, gap_bound, "--", label=r"Eq. 42 bound $4\beta\|z\|/(1-\beta)$")
+ax.loglog(betas, gap_bound, "--", label=r"Eq. 42 bound $4\beta\|z\|_\infty/(1-\beta)$")
 ax.set_xlabel(r"$\beta$"); ax.legend(fontsize=8); ax.set_title("coordinate gap after $M_i$")
 fig.tight_layout()
 plt.show()
@@ -251,6 +254,6 @@ print(np.round(latent_covariance(Zw)[0], 3))
 # repeated mixing towards coordinate n drives the codes onto the line of Prop. 2.
 Zi = Z
 for i in range(5):
-    Zi = batchnorm_construction(Zi, 0.2).Z_hat
-    print(f"after {i + 1}: coupling {squared_euclidean_coupling(Zi):.4g}, max coordinate gap {max_coordinate_gap(Zi):.3g}")
+    Zi = batchnorm_construction(Zi, 0.2).Zh
+    print(f"after {i + 1}: coupling {float(coupling(Zi)):.4g}, max coordinate gap {float(max_coordinate_gap(Zi)):.3g}")
 print(f"notebook run time: {time.perf_counter() - t_start:.1f} s")

@@ -107,7 +107,7 @@ for name, f in COUPLINGS.items():
 # approach the line?
 
 # %%
-from cae_theory.statistics import standardize
+from cae_theory.prop2.notation import standardize
 
 
 def toward_line(z, delta):

@@ -147,6 +147,22 @@ def searched_witness(relation: srch.Relation, c: srch.Confirmed, extra=None) -> 
 
 # --- proofs -------------------------------------------------------------------------------------------------
 
+def cross_check(relation: srch.Relation | None, config: CheckConfig, status: str, witness: dict | None,
+                evidence: list[Evidence]) -> tuple[str, dict | None, float | None]:
+    """Search ``relation`` as a cross-check of a proof: its evidence is appended; a certified violation of a
+    proved claim raises (the proof does not model the claim: a bug), of an unproved one makes it 'fails'."""
+    if relation is None:
+        return status, witness, None
+    c = srch.confirm(relation, config)
+    evidence.append(Evidence("search", "cross-check by search (vectorised + Hypothesis + local)",
+                             _scope_of_ranges(c.exploration.ranges), srch.search_details(c)))
+    if c.witness_case is not None:
+        if status == "proved":
+            raise RuntimeError(f"{relation.id}: proved, yet a certified violation was found: the proof does not "
+                               "model the claim")
+        status, witness = "fails", searched_witness(relation, c)
+    return status, witness, c.worst_margin
+
 @dataclass(frozen=True)
 class Proved:
     """An exact proof. ``lemma(z3) -> (hypotheses, conclusion)`` for z3, or ``symbolic() -> dict`` (keys ``ok``,
@@ -181,17 +197,7 @@ class Proved:
                                      self.scope, {**{k: v for k, v in out.items() if k != "ok"},
                                                   "seconds": round(time.perf_counter() - t0, 4)}))
             status = "proved" if out["ok"] else "unknown"
-        margin = None
-        if self.cross_check is not None:
-            c = srch.confirm(self.cross_check, config)
-            evidence.append(Evidence("search", "cross-check by search (vectorised + Hypothesis + local)",
-                                     _scope_of_ranges(c.exploration.ranges), srch.search_details(c)))
-            margin = c.worst_margin
-            if c.witness_case is not None:
-                if status == "proved":
-                    raise RuntimeError(f"{self.cross_check.id}: proved, yet a certified violation was found: the "
-                                       "lemma does not model the claim")
-                status, witness = "fails", searched_witness(self.cross_check, c)
+        status, witness, margin = cross_check(self.cross_check, config, status, witness, evidence)
         return Verdict(status, evidence, witness=witness, margin=margin, note=self.note)
 
 
@@ -221,17 +227,7 @@ class Chain:
         weakest = max((ORDER.index(s) if s in ORDER else len(ORDER) for s in statuses.values()), default=0)
         status = "proved" if weakest <= 1 else (ORDER[weakest] if weakest < len(ORDER) else "unknown")
         evidence = [Evidence("proof", f"composition: {self.rule}", "as its links'", {"links": statuses})]
-        margin, witness = None, None
-        if self.cross_check is not None:
-            c = srch.confirm(self.cross_check, config)
-            evidence.append(Evidence("search", "cross-check by search (vectorised + Hypothesis + local)",
-                                     _scope_of_ranges(c.exploration.ranges), srch.search_details(c)))
-            margin = c.worst_margin
-            if c.witness_case is not None:
-                if status == "proved":
-                    raise RuntimeError(f"{self.cross_check.id}: its links are proved, yet a certified violation "
-                                       "was found: a link does not model its step")
-                status, witness = "fails", searched_witness(self.cross_check, c)
+        status, witness, margin = cross_check(self.cross_check, config, status, None, evidence)
         return Verdict(status, evidence, witness=witness, margin=margin, note=self.note)
 
 

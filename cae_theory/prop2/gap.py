@@ -118,6 +118,9 @@ EQ42_EPS = claim(
     origin="sentence", registry=CLAIMS, expected="fails", uses=("eq42",),
     reading="checked on the actual new codes with the max-norm (the largest range of beta among l_q norms)",
     decide=Searched(relation("eq42.eps_sentence", "<", _eps_sentence(4)),
+                    extra=lambda case: {"beta_used": float(case["beta"][0] * case["eps"][0]
+                                                           / (4 * np.abs(case["Z"][0]).max())),
+                                        "beta_is": "u: the fraction of the range; the beta used is u eps/(4 max|z|)"},
                     note="Eq. 42 gives only eps/(1-beta) > eps at the end of the range. On actual codes the gap "
                          "exceeds eps when one sample's code is far from a line whose correlations are still near "
                          "+-1: possible only for large |S| (the family 'outliers'); it tends to eps/(1-beta^2)."),

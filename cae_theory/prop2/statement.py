@@ -118,10 +118,13 @@ def _constant_diagonal() -> tuple[bool, dict]:
 
 
 PROP2_CONSTANT = claim(
-    "prop2.constant_diagonal", "(probe) the construction still lowers the coupling when diag(W) is constant",
+    "prop2.constant_diagonal", "(probe) with diag(W) constant, the proof's guarantee survives: Q still has a root "
+    "r1 > 0, so Eq. 39 leaves a positive range of beta",
     origin="probe", registry=CLAIMS, expected="fails", uses=("eq38.q_roots_positive",),
     decide=Witnessed(_constant_diagonal, "one exact case with diag(W) constant"),
-    correction=Correction("the hypothesis 'diag(W) not constant' is needed: it gives gamma < 1 and r1 > 0",
+    correction=Correction("the hypothesis 'diag(W) not constant' is needed by the proof: it gives gamma < 1 and "
+                          "r1 > 0 (the construction itself may still lower the coupling: the argument is empty, "
+                          "not false)",
                           Searched(relation("prop2.constant_diagonal.corrected", ">", lambda a, c: srch.Sides(
                               q_roots(c.C, c.gamma, f_arm_pairs(c.k, c.p, c.S))[0], 0.0, scale=1.0))),
                           "searched", kind="assumption"))

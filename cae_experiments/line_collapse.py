@@ -40,7 +40,8 @@ from cae_core.checkpoint import checkpoint_path, load_checkpoint, save_checkpoin
 from cae_experiments import plotting
 from cae_experiments.cca import coupling_floor, top_canonical_correlation
 from cae_experiments.common import Checkpoints, SyntheticConfig, build_model, log_every_for, raw_codes, record
-from cae_theory.prop2.notation import coupling, latent_covariance, standardize
+from cae_theory.prop2.notation import coupling as coupling_of_codes
+from cae_theory.prop2.notation import latent_covariance, standardize
 
 NAME = "line-collapse"
 
@@ -82,7 +83,7 @@ def whole_data_state(raw: list[np.ndarray], rho1: float) -> dict:
     iu = np.triu_indices(p, 1)
     corr = V[:, iu[0], iu[1]]                             # (2, p(p-1)/2): V is a correlation matrix here
     signed = Z[:, :, iu[0]] - np.sign(corr)[:, None, :] * Z[:, :, iu[1]]
-    return {"coupling": coupling(Z) / N, "floor": coupling_floor(rho1, N, p) / N,
+    return {"coupling": coupling_of_codes(Z) / N, "floor": coupling_floor(rho1, N, p) / N,
             "spectrum": eig.tolist(), "lambda_min": float(eig[:, -1].max()),
             "max_abs_corr": float(np.abs(corr).max()), "min_abs_corr": float(np.abs(corr).min()),
             "max_coordinate_gap": float((Z.max(axis=2) - Z.min(axis=2)).max()),
@@ -97,7 +98,7 @@ def batch_floor_margins(X: list[np.ndarray], raw: list[np.ndarray], batch_size: 
     N, p = raw[0].shape
     for _ in range(n):
         rows = rng.choice(N, batch_size, replace=False)
-        coupling = coupling(standardize(np.stack([r[rows] for r in raw])))
+        coupling = coupling_of_codes(standardize(np.stack([r[rows] for r in raw])))
         floor = coupling_floor(top_canonical_correlation(X[0][rows], X[1][rows]), batch_size, p)
         out.append((coupling - floor) / floor)
     return out

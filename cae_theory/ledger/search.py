@@ -254,7 +254,9 @@ def register(relation: Relation) -> Relation:
 
 
 def relations_of(domain: Domain) -> list[Relation]:
-    return list(_RELATIONS.get(domain.name, []))
+    """The domain's relations, sorted by id: a search must not depend on the order in which modules were
+    imported (which registers the relations)."""
+    return sorted(_RELATIONS.get(domain.name, []), key=lambda r: r.id)
 
 
 @contextlib.contextmanager

@@ -194,19 +194,20 @@ def exp(b: Bounded) -> Bounded:
 
 def entropy_terms(q: Bounded) -> Bounded:
     """h(q) = -q log q (h(0) = 0) of quantities whose exact value lies in [0, 1], with a bound that stays finite
-    when q's interval contains 0 (rounding-level singular values): on [0, 1/e] h is concave, increasing and
-    h(0) = 0, so |h(a) - h(b)| <= h(|a - b|); elsewhere |h'| = |1 + log t| <= max(1, |1 + log lo|)."""
-    v = np.clip(q.value, 0.0, 1.0)
-    e = q.error
+    when q's interval reaches 0 (rounding-level singular values). Exact Q in [lo, hi] = [v - e, v + e]:
+    if lo > 0, h is Lipschitz there with constant max |1 + log t| (at an end); otherwise both h(v) and h(Q) lie in
+    [0, h(min(hi, 1/e))] (h increases on [0, 1/e] to its maximum 1/e), which bounds their distance. Plus the
+    rounding of log (1 ulp) and of the product."""
+    v, e = q.value, q.error
+    lo, hi = v - e, np.minimum(v + e, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(v > 0, -v * np.log(np.where(v > 0, v, 1.0)), 0.0)
-        lo = np.maximum(v - e, 0.0)
-        slope = np.where(lo > 0, np.maximum(1.0, np.abs(1.0 + np.log(np.where(lo > 0, lo, 1.0)))), np.inf)
-        small = np.minimum(e, 1 / math.e)
-        h_small = np.where(small > 0, -small * np.log(np.where(small > 0, small, 1.0)), 0.0)
-    err = np.where(v + e <= 1 / math.e, h_small, np.minimum(slope * e, np.inf))
-    err = np.where(np.isfinite(err), err, h_small + e)    # interval straddles 1/e: h_small on [0, 1/e], slope 1
-    return Bounded(h, err + 3 * rounding.U * np.abs(h))  # log (1 ulp) and the product
+        safe_lo = np.where(lo > 0, lo, 1.0)
+        lipschitz = np.maximum(np.abs(1.0 + np.log(safe_lo)), np.abs(1.0 + np.log(np.maximum(hi, safe_lo))))
+        top = np.clip(hi, 0.0, 1 / math.e)
+        h_top = np.where(top > 0, -top * np.log(np.where(top > 0, top, 1.0)), 0.0)
+    err = np.where(lo > 0, lipschitz * e, np.maximum(h_top, np.abs(h)))
+    return Bounded(h, err + 3 * rounding.U * np.abs(h))
 
 
 # --------------------------------------------------------------------------------------- LAPACK kernels

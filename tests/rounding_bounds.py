@@ -186,6 +186,17 @@ def log(b: Bounded) -> Bounded:
     return Bounded(out, err)
 
 
+def log10(b: Bounded) -> Bounded:
+    """log10 of a quantity whose exact value is > 0: |log10 x' - log10 x| <= e / ((x' - e) ln 10), plus 1 ulp."""
+    v, e = b.value, b.error
+    lo = v - e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(v)
+        err = (np.where(lo > 0, e / np.where(lo > 0, lo, 1.0), np.inf) / math.log(10.0) * INFLATE
+               + 2 * rounding.U * np.abs(out))
+    return Bounded(out, err)
+
+
 def exp(b: Bounded) -> Bounded:
     """exp: |exp x' - exp x| <= exp(x') (exp(e) - 1), plus 1 ulp <= 2u exp(x') of the math library."""
     out = np.exp(b.value)
@@ -318,5 +329,5 @@ def _terms_sum(first: Bounded, rest: list) -> Bounded:
 
 __all__ = ["FLOAT32_SLACK", "LAPACK_RATIO", "U32", "U64", "agree", "assert_within", "carried", "cholesky",
            "divide_either", "eigvalsh", "entropy_terms", "exact", "excess", "exp", "float32_arithmetic",
-           "frobenius_upper", "inverse_sqrt_spd", "log", "maximum", "minimum", "norm1_upper", "relu", "round_to",
+           "frobenius_upper", "inverse_sqrt_spd", "log", "log10", "maximum", "minimum", "norm1_upper", "relu", "round_to",
            "solve_lower", "svdvals", "underflow", "unit_roundoff", "upper"]

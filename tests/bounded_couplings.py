@@ -59,8 +59,8 @@ def symmetric_part(V: Bounded) -> Bounded:
     return (V + V.mT) * 0.5
 
 
-def variance(z: Bounded, tiny: float = 0.0) -> Bounded:
-    """Unbiased column variances ``(p,)`` as torch.var computes them on the CPU, which is not one expression tree:
+def variance(z: Bounded, tiny: float = 0.0, ddof: int = 1) -> Bounded:
+    """Column variances ``(p,)`` (divisor B - ddof; unbiased by default) as torch.var computes them on the CPU, which is not one expression tree:
     over a strided dimension (p >= 2) Welford's recurrence in row order with a float64 accumulator
     (m_k = m_{k-1} + (x_k - m_{k-1}) / k, M_k = M_{k-1} + (x_k - m_{k-1})(x_k - m_k); bitwise equal on 300 random
     batches, torch 2.13), over a contiguous one (p = 1) a two-pass sum. The value is the two-pass one and the bound
@@ -68,14 +68,14 @@ def variance(z: Bounded, tiny: float = 0.0) -> Bounded:
     holds for either."""
     B = z.shape[0]
     c = centred(z, tiny)
-    two_pass = times(c, c, tiny).sum(axis=0) / (B - 1) + Bounded(0.0, tiny)
+    two_pass = times(c, c, tiny).sum(axis=0) / (B - ddof) + Bounded(0.0, tiny)
     m = Bounded.exact(np.zeros(z.shape[1]))
     M = Bounded.exact(np.zeros(z.shape[1]))
     for k in range(B):
         delta = z[k] - m
         m = m + delta / (k + 1) + Bounded(0.0, tiny)
         M = M + times(delta, z[k] - m, tiny)
-    welford = M / (B - 1) + Bounded(0.0, tiny)
+    welford = M / (B - ddof) + Bounded(0.0, tiny)
     shift = np.abs(welford.value - two_pass.value)
     return Bounded(two_pass.value, np.maximum(two_pass.error, welford.error + shift))
 

@@ -2,18 +2,55 @@
 
     python benchmarks/bench_verify.py [--examples 500] [--seed 0] [--only ID ...]
 
+(``cae bench --only verify`` runs :func:`bench_verify`: the whole ``cae verify`` in a subprocess.)
+
 Prints one line per claim (seconds, cases, cases/s) sorted by time, then the total. Run on an idle machine:
 the numbers are wall-clock times and scale with the load of other processes (CPU time is printed too).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import tempfile
 import time
 
-from cae_theory.ledger import CheckConfig, run_ledger
+from bench_common import _fmt, _run_child
+
+
+def bench_verify(quick: bool, repeats: int = 1, device: str = "cpu") -> dict:
+    """Wall time of ``cae verify`` in a subprocess and its search examples per second (``repeats``, ``device``
+    unused)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ledger.json")
+        cmd = [sys.executable, "-m", "cae_cli.main", "verify", "--json", path]
+        if quick:
+            cmd += ["--examples", "5", "--only", "alg1"]
+        out = _run_child(cmd)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                claims = json.load(fh)["claims"]
+        except (OSError, ValueError, KeyError):
+            claims = []
+    searched = [c for c in claims if "search" in str(c.get("method", ""))]
+    cases = sum(int(c.get("n_cases") or 0) for c in searched)
+    seconds = sum(float(c.get("seconds") or 0.0) for c in searched)
+    out.update({"claims": len(claims), "search_claims": len(searched), "search_examples": cases,
+                "search_seconds": seconds, "search_examples_per_s": cases / seconds if seconds else None})
+    return out
+
+
+
+def rows(v: dict) -> list[tuple[str, str, str, str]]:
+    return [("cae verify wall (s)", f"{v['wall_s']:.3g}", f"<= 60 s: {'met' if v['wall_s'] <= 60 else 'NOT met'}"
+             + ("" if v["exit_code"] == 0 else f" (exit {v['exit_code']})"), _fmt(v["peak_memory_mb"], " MB")),
+            ("cae verify search examples/s", _fmt(v["search_examples_per_s"]), "", "")]
 
 
 def main() -> None:
+    from cae_theory.ledger import CheckConfig, run_ledger
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)

@@ -31,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted experiment from --checkpoint DIR (same results as an "
                         "uninterrupted run with the same seed, bit-identical on CPU)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into an --out folder that already holds files (default: refuse, exit 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the experiment's independent runs on Dask distributed: 'local' (a local cluster, one "
+                        "single-threaded worker process per core) or a scheduler address such as "
+                        "tcp://host:8786; the same metrics as the serial run (needs the [dist] extra)")
     p.add_argument("--sweep", action="store_true",
                    help="train all lam runs as one vectorised model (cae_core.sweep.fit_sweep: the same runs, equal "
                         "up to float32 rounding amplified by training); only shrinkage and lambda-tradeoff")
@@ -50,28 +56,37 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--steps must be >= 1, got {args.steps}")
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
-    from cae_experiments.runner import check_sweep
-
-    from cae_experiments.runner import check_checkpoint
+    from cae_experiments.runner import check_checkpoint, check_scale_out, check_sweep, leftover_entries
 
     try:
         check_sweep(args.name, args.sweep)
         check_checkpoint(args.name, args.checkpoint, args.resume, args.sweep)
+        check_scale_out(args.name, args.scheduler, args.sweep)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     out = args.out or f"runs/{args.name}"
     check_output_dir(out, "--out")
+    leftovers = leftover_entries(out, args.checkpoint)
+    if leftovers and not args.overwrite:
+        raise CLIError(f"--out {out!r} is not empty ({', '.join(leftovers[:3])}{', ...' if len(leftovers) > 3 else ''});"
+                       f" choose another folder or pass --overwrite")
     if args.checkpoint is not None:
         check_output_dir(args.checkpoint, "--checkpoint")
     check_device(args.device)
+    if args.scheduler is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            from cae_experiments.distributed import INSTALL_HINT
+            raise CLIError(f"--scheduler needs Dask distributed: {INSTALL_HINT}")
     from cae_experiments.runner import Progress, RichProgress, run_experiment
     from cae_experiments import MissingExtraError, get_experiment
 
     bar = Progress() if args.no_progress else RichProgress(args.name)
     try:
         metrics = run_experiment(args.name, out, steps=args.steps, seed=args.seed, device=args.device,
-                                 quick=args.quick, progress=bar, sweep=args.sweep,
-                                 checkpoint=args.checkpoint, resume=args.resume)
+                                 quick=args.quick, progress=bar, sweep=args.sweep, checkpoint=args.checkpoint,
+                                 resume=args.resume, scheduler=args.scheduler, overwrite=args.overwrite)
     except MissingExtraError as exc:     # an experiment's optional extra is not installed: one line, exit 2
         raise CLIError(str(exc)) from None
     except ValueError as exc:

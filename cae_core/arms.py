@@ -14,7 +14,7 @@ Architectures of the supplement (layer widths are the paper's; choices the text 
   | -> Dense(49) x2 -> Dense(196) -> Reshape(14x14) -> UpSampling(2) -> Conv2D(10) -> Conv2D(1).
 
 Dropout: :class:`cae_core.dropout.Dropout` (inverted dropout, the distribution of ``nn.Dropout``, mask drawn
-from ``torch.rand``; one implementation for every arm, mirrored by :func:`cae_core.sweep.fit_sweep`).
+from ``torch.rand``; one implementation for every arm, run for many runs at once by :func:`cae_core.sweep.fit_sweep`).
 Activations: "The Dense layers use the rectified linear function ... except for Dense(d) layers and the last
 Dense layer for the electrophysiology data" -- so the last decoder layer of the transcriptomic and FACS arms is
 ReLU (their inputs, log(CPM+1), are non-negative), the electrophysiology one is linear, and every code layer is
@@ -31,7 +31,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from cae_core.dropout import Dropout, check_probability
+from cae_core.dropout import Dropout, RandomLayer, check_probability
 
 
 def _positive_int(value, name: str) -> int:
@@ -61,8 +61,9 @@ class Arm(nn.Module):
         return f"name={self.name!r}, in_dim={self.in_dim}, latent_dim={self.latent_dim}"
 
 
-class GaussianNoise(nn.Module):
-    """Adds N(0, std^2) noise in training mode only (Keras ``GaussianNoise``). ``x: (B, d) -> (B, d)``."""
+class GaussianNoise(RandomLayer):
+    """Adds N(0, std^2) noise in training mode only (Keras ``GaussianNoise``). ``x: (B, d) -> (B, d)``; the noise is
+    ``torch.randn`` of x's shape (:class:`cae_core.dropout.RandomLayer`)."""
 
     def __init__(self, std: float):
         super().__init__()
@@ -70,10 +71,14 @@ class GaussianNoise(nn.Module):
             raise ValueError(f"noise_std must be a number >= 0, got {std!r}")
         self.std = float(std)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.std > 0.0:
-            return x + self.std * torch.randn_like(x)
-        return x
+    def active(self) -> bool:
+        return self.std > 0.0
+
+    def draw(self, shape, dtype, device, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(shape, dtype=dtype, device=device, generator=generator)
+
+    def apply(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return x + self.std * noise
 
     def extra_repr(self) -> str:
         return f"std={self.std}"

@@ -1,15 +1,21 @@
-"""Dropout with the keep mask drawn from ``torch.rand`` -- the one dropout of every arm (:mod:`cae_core.arms`)
-and of the vectorised sweep (:mod:`cae_core.sweep`).
+"""The random layers of the arms: inverted dropout (:class:`Dropout`) and, through the same base class
+:class:`RandomLayer`, :class:`cae_core.arms.GaussianNoise`.
 
 Inverted dropout (Srivastava et al. 2014; Keras ``Dropout(rate)`` as in the supplement's architectures): in
 training mode ``y = x * m / (1 - p)`` with ``m_ij ~ Bernoulli(1 - p)`` independent; the identity in eval mode.
 This is the distribution of ``torch.nn.Dropout(p)``. The mask is drawn as ``m = 1[U >= p]`` with
 ``U = torch.rand(...)`` uniform on [0, 1) (float32: the grid k / 2^24, so P(keep) = 1 - p up to 2^-24;
 float64: 2^-53) instead of torch's ``bernoulli_(1 - p)``, which on CPU is 2-4x slower for the 100 x 1252
-Patch-seq batch (it was the largest non-matmul cost of a training step; ``cae bench``). The random STREAM
-therefore differs from ``nn.Dropout``'s: the same seed gives other masks than before this module existed.
+Patch-seq batch (it was the largest non-matmul cost of a training step). The random STREAM therefore differs from
+``nn.Dropout``'s: the same seed gives other masks.
 
-Shapes: ``x: (..., d)`` -> same shape; the mask has the shape, dtype and device of ``x``.
+Where the random numbers come from. A :class:`RandomLayer` draws one tensor per call (``draw``) and applies it
+(``apply``). ``fit`` lets it draw from torch's global RNG. :func:`cae_core.sweep.fit_sweep` runs the layers of
+many runs at once under ``torch.func.vmap``, where a draw cannot come from each run's own generator; it draws
+each run's tensors itself, with the same ``draw`` and that run's generator, and hands them to the layer through
+``layer.tape`` -- so every run sees exactly the stream of its sequential ``fit``.
+
+Shapes: ``x: (..., d)`` -> same shape; a drawn tensor has the shape, dtype and device of ``x``.
 """
 from __future__ import annotations
 
@@ -27,17 +33,10 @@ def check_probability(p, name: str = "p") -> float:
 
 
 def scaled_keep_mask(shape, p: float, *, dtype=torch.float32, device=None,
-                     generator: torch.Generator | None = None, out: Tensor | None = None) -> Tensor:
+                     generator: torch.Generator | None = None) -> Tensor:
     """``1[U >= p] / (1 - p)`` with ``U = torch.rand(shape, generator=generator)``: entries are 0 with
-    probability p and 1 / (1 - p) otherwise (mean 1). ``generator=None`` draws from torch's global RNG.
-    ``out``: fill this tensor (of ``shape``) in place instead -- the same draws (``torch.rand`` is
-    ``uniform_(0, 1)`` on a new tensor); ``dtype``/``device`` are then those of ``out``."""
-    if out is None:
-        u = torch.rand(shape, dtype=dtype, device=device, generator=generator)
-    else:
-        if tuple(out.shape) != tuple(shape):
-            raise ValueError(f"out must have shape {tuple(shape)}, got {tuple(out.shape)}")
-        u = out.uniform_(0.0, 1.0, generator=generator)
+    probability p and 1 / (1 - p) otherwise (mean 1). ``generator=None`` draws from torch's global RNG."""
+    u = torch.rand(shape, dtype=dtype, device=device, generator=generator)
     return u.ge_(p).div_(1.0 - p)
 
 
@@ -49,7 +48,35 @@ def dropout(x: Tensor, p: float, training: bool = True, generator: torch.Generat
     return x * scaled_keep_mask(x.shape, p, dtype=x.dtype, device=x.device, generator=generator)
 
 
-class Dropout(nn.Module):
+class RandomLayer(nn.Module):
+    """A layer that, in training mode, draws one random tensor of x's shape per call and applies it to x.
+
+    Subclasses define ``active()`` (whether a call draws at all), ``draw(shape, dtype, device, generator)`` and
+    ``apply(x, noise)``. ``tape``: None (draw from torch's global RNG), or an object whose ``take(layer, x)``
+    returns the tensor to apply (set by :mod:`cae_core.sweep` around one call; see the module docstring).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.tape = None
+
+    def active(self) -> bool:
+        raise NotImplementedError
+
+    def draw(self, shape, dtype, device, generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def apply(self, x: Tensor, noise: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not (self.training and self.active()):
+            return x
+        noise = self.draw(x.shape, x.dtype, x.device) if self.tape is None else self.tape.take(self, x)
+        return self.apply(x, noise)
+
+
+class Dropout(RandomLayer):
     """Inverted dropout layer, ``p`` = probability of dropping a unit (Keras' rate). ``x: (..., d) -> (..., d)``;
     active in training mode only (:func:`dropout`)."""
 
@@ -57,8 +84,14 @@ class Dropout(nn.Module):
         super().__init__()
         self.p = check_probability(p, "p")
 
-    def forward(self, x: Tensor) -> Tensor:
-        return dropout(x, self.p, self.training)
+    def active(self) -> bool:
+        return self.p > 0.0
+
+    def draw(self, shape, dtype, device, generator: torch.Generator | None = None) -> Tensor:
+        return scaled_keep_mask(shape, self.p, dtype=dtype, device=device, generator=generator)
+
+    def apply(self, x: Tensor, noise: Tensor) -> Tensor:
+        return x * noise
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -27,7 +27,12 @@ LATENT_NORMS = ("none", "batchnorm")
 
 
 class BatchStandardize(nn.Module):
-    """z: (B, p) -> (z - mean_B(z)) / sqrt(var_B(z) + eps), per latent dimension, no learnable parameters."""
+    """z: (..., B, p) -> (z - mean_B(z)) / sqrt(var_B(z) + eps), per latent dimension, no learnable parameters.
+
+    Leading dimensions are independent batches (e.g. the runs of a sweep, :mod:`cae_core.sweep`): each is
+    standardised over its own B rows. The running statistics then hold one row per batch -- ``(..., p)``
+    buffers, as ``torch.func.stack_module_state`` stacks them -- or are shared ``(p,)`` buffers for one batch.
+    """
 
     def __init__(self, latent_dim: int, *, eps: float = 1e-10, momentum: float = 0.1, unbiased: bool = True):
         super().__init__()
@@ -49,21 +54,22 @@ class BatchStandardize(nn.Module):
             raise TypeError(f"z must be a torch.Tensor, got {type(z).__name__}")
         if not z.dtype.is_floating_point:
             raise TypeError(f"z must have a real floating-point dtype, got {z.dtype}")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        if z.ndim < 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have shape (B, {self.latent_dim}) or (..., B, {self.latent_dim}), got "
+                             f"{tuple(z.shape)}")
         if not self.training:
-            return (z - self.running_mean) / torch.sqrt(self.running_var + self.eps)
-        B = z.shape[0]
+            return (z - self.running_mean.unsqueeze(-2)) / torch.sqrt(self.running_var.unsqueeze(-2) + self.eps)
+        B = z.shape[-2]
         if B < 2:
             raise ValueError(f"a training batch must have B >= 2 rows to standardise the latent code, got B = {B}")
-        mean = z.mean(dim=0)
-        centred = z - mean
-        sum_sq = (centred ** 2).sum(dim=0)
+        mean = z.mean(dim=-2)
+        centred = z - mean.unsqueeze(-2)
+        sum_sq = (centred ** 2).sum(dim=-2)
         var = sum_sq / (B - 1 if self.unbiased else B)
         with torch.no_grad():
             self.running_mean.lerp_(mean.detach(), self.momentum)
             self.running_var.lerp_((sum_sq / (B - 1)).detach(), self.momentum)
-        return centred / torch.sqrt(var + self.eps)
+        return centred / torch.sqrt(var + self.eps).unsqueeze(-2)
 
     def extra_repr(self) -> str:
         return f"{self.latent_dim}, eps={self.eps}, momentum={self.momentum}, unbiased={self.unbiased}"

@@ -14,6 +14,10 @@ A batch of codes is ``z: (B, p)`` (rows: samples, columns: latent coordinates). 
 public code's choice: a full decomposition with autograd through it) and :func:`inverse_iteration`, the
 supplement's Algorithm 1 repaired (see there). Both give gradients; they agree in float64.
 
+Stacks: :func:`covariance`, :func:`batch_lambda_min`, :func:`inverse_sqrt_spd` and the rank checks also take a
+stack of batches ``(..., B, p)`` (one per leading index, e.g. the runs of a sweep) and treat each batch exactly as
+alone; errors name the first failing batch as ``name[i]``. The couplings check their input with :func:`as_stack`.
+
 Numerical rank (:func:`require_full_rank`, :func:`require_full_rank_batch`): a centred batch counts as
 rank-deficient when sigma_min <= max(B, p) * eps * sigma_max + 2 eps ||z||_F (eps: machine epsilon of the
 dtype). The first term is the default tolerance of ``numpy.linalg.matrix_rank`` (rounding error of the SVD);
@@ -23,18 +27,29 @@ the tolerance sigma_min is indistinguishable from rounding error.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from cae_core.power_of_two import DIRECT_EXPONENT, scale_exponent, times_power_of_two
+from cae_core.power_of_two import DIRECT_EXPONENT, scale_exponents, times_power_of_two
 
 # --------------------------------------------------------------------------------------------------------------
 # Input checks (shared by cae_core.couplings and cae_core.diagnostics)
 # --------------------------------------------------------------------------------------------------------------
+
+
+def _check_values(x: Tensor, name: str) -> Tensor:
+    """dtype, emptiness and finiteness checks shared by :func:`as_matrix` and :func:`as_stack`."""
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name} must have a real floating-point dtype (float32 or float64), got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    return x
 
 
 def as_matrix(x, name: str) -> Tensor:
@@ -45,15 +60,41 @@ def as_matrix(x, name: str) -> Tensor:
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise TypeError(f"{name} must have a real floating-point dtype (float32 or float64), got {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-D tensor (B, p), got shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x.detach()).all()):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-    return x
+    return _check_values(x, name)
+
+
+def as_stack(x, name: str) -> Tensor:
+    """A batch of codes ``(B, p)`` or a stack of batches ``(..., B, p)`` (one batch per leading index, e.g. the
+    runs of a sweep) as a checked tensor: finite, real floating point, at least 2-D, not empty.
+
+    A numpy array of a floating dtype is accepted and wrapped without a copy (``torch.from_numpy``): the
+    couplings then return tensors, like for tensor input. Anything else is a TypeError naming ``name``.
+    """
+    if isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"{name} must have a real floating-point dtype (float32 or float64), got numpy "
+                            f"{x.dtype}")
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or a numpy array of floats, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"{name} must be a 2-D tensor (B, p) or a stack of them (..., B, p), got shape "
+                         f"{tuple(x.shape)}")
+    return _check_values(x, name)
+
+
+def batch_label(name: str, index: tuple) -> str:
+    """``name`` for a single batch, ``name[i, j]`` for the batch at leading index (i, j) of a stack."""
+    return name if not index else f"{name}[{', '.join(str(i) for i in index)}]"
+
+
+def first_index(mask: Tensor) -> tuple | None:
+    """The leading index of the first True entry of a boolean ``mask: (...)`` (``()`` for a 0-d True), or None."""
+    if not bool(mask.any()):
+        return None
+    return tuple(int(i) for i in mask.nonzero()[0]) if mask.ndim else ()
 
 
 def as_batch(z, name: str = "z", min_rows: int = 2) -> Tensor:
@@ -64,65 +105,83 @@ def as_batch(z, name: str = "z", min_rows: int = 2) -> Tensor:
     return z
 
 
-def as_symmetric(A, name: str = "V") -> Tensor:
+def as_symmetric(A, name: str = "V", *, stacked: bool = False) -> Tensor:
     """Check a square symmetric matrix (up to sqrt(eps) relative asymmetry); return its symmetric part.
+    ``stacked``: also accept a stack ``(..., p, p)`` (each matrix checked on its own scale).
 
     The symmetric part (A + A^T) / 2 is what the eigen-solvers read, so returning it keeps the value and the
     gradient of every spectral function consistent with each other.
     """
-    A = as_matrix(A, name)
-    if A.shape[0] != A.shape[1]:
+    A = as_stack(A, name) if stacked else as_matrix(A, name)
+    if A.shape[-2] != A.shape[-1]:
         raise ValueError(f"{name} must be a square matrix, got shape {tuple(A.shape)}")
-    scale = float(A.detach().abs().max())
-    asym = float((A.detach() - A.detach().T).abs().max())
-    tol = torch.finfo(A.dtype).eps ** 0.5 * max(scale, torch.finfo(A.dtype).tiny)
-    if asym > tol:
-        raise ValueError(f"{name} must be symmetric: max |{name} - {name}^T| = {asym:.3g} > {tol:.3g}")
-    return (A + A.T) / 2
+    scale = A.detach().abs().amax(dim=(-2, -1))
+    asym = (A.detach() - A.detach().mT).abs().amax(dim=(-2, -1))
+    tol = torch.finfo(A.dtype).eps ** 0.5 * torch.clamp(scale, min=torch.finfo(A.dtype).tiny)
+    index = first_index(asym > tol)
+    if index is not None:
+        label = batch_label(name, index)
+        raise ValueError(f"{label} must be symmetric: max |{label} - {label}^T| = {float(asym[index]):.3g} > "
+                         f"{float(tol[index]):.3g}")
+    return (A + A.mT) / 2
 
 
 def rank_tolerance(z_centred: Tensor) -> float:
-    """max(B, p) * eps: the relative singular-value tolerance of ``numpy.linalg.matrix_rank``."""
-    return max(z_centred.shape) * torch.finfo(z_centred.dtype).eps
+    """max(B, p) * eps: the relative singular-value tolerance of ``numpy.linalg.matrix_rank`` for a batch
+    ``(..., B, p)``."""
+    return max(z_centred.shape[-2:]) * torch.finfo(z_centred.dtype).eps
 
 
-def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, uncentred_norm: float = 0.0,
-                      unit: float = 1.0) -> None:
-    """Raise ValueError unless the centred batch ``(B, p)`` has numerical rank p (so V is invertible).
+def require_full_rank(z_centred: Tensor, name: str = "z", why: str = "", *, uncentred_norm=0.0,
+                      unit=1.0) -> None:
+    """Raise ValueError unless the centred batch ``(B, p)`` -- or every batch of a stack ``(..., B, p)`` -- has
+    numerical rank p (so V is invertible); the message names the first failing batch (``name[i]`` in a stack).
 
     Needs B > p: centring removes one degree of freedom, so rank(B_c) <= B - 1. Rule: sigma_min >
-    max(B, p) * eps * sigma_max + 2 eps * ``uncentred_norm`` (||z||_F of the batch before centring; 0 = the
-    numpy.matrix_rank tolerance alone). Use :func:`require_full_rank_batch` for a batch that is not yet centred.
-    ``unit``: the batch was divided by ``unit`` beforehand; the message reports sigma values times ``unit``.
+    max(B, p) * eps * sigma_max + 2 eps * ``uncentred_norm`` (||z||_F of the batch before centring, a number or
+    one per batch; 0 = the numpy.matrix_rank tolerance alone), compared in float64. Use
+    :func:`require_full_rank_batch` for a batch that is not yet centred. ``unit``: the batch was divided by
+    ``unit`` (a number or one per batch) beforehand; the message reports sigma values times ``unit``.
     """
-    B, p = z_centred.shape
+    B, p = z_centred.shape[-2:]
     suffix = f" ({why})" if why else ""
     if B <= p:
         raise ValueError(f"{name} must have more rows than columns (B > p) so that its covariance is "
                          f"invertible{suffix}; got B = {B}, p = {p}")
-    sigma = torch.linalg.svdvals(z_centred.detach())
-    tol = rank_tolerance(z_centred) * float(sigma[0]) + 2 * torch.finfo(z_centred.dtype).eps * uncentred_norm
-    if float(sigma[-1]) <= tol:
+    sigma = torch.linalg.svdvals(z_centred.detach()).to(torch.float64)
+    eps = torch.finfo(z_centred.dtype).eps
+    tol = rank_tolerance(z_centred) * sigma[..., 0] + 2 * eps * torch.as_tensor(uncentred_norm, dtype=torch.float64,
+                                                                                 device=sigma.device)
+    index = first_index(sigma[..., -1] <= tol)
+    if index is not None:
+        unit_here = float(torch.as_tensor(unit, dtype=torch.float64).expand(tol.shape)[index])
+        label = batch_label(name, index)
         raise ValueError(
-            f"{name} has a singular covariance{suffix}: sigma_min of the centred batch = "
-            f"{float(sigma[-1]) * unit:.3g} <= max(B, p) * eps * sigma_max + 2 eps ||{name}||_F = {tol * unit:.3g} "
-            f"(collapsed codes, a constant "
+            f"{label} has a singular covariance{suffix}: sigma_min of the centred batch = "
+            f"{float(sigma[index][-1]) * unit_here:.3g} <= max(B, p) * eps * sigma_max + 2 eps ||{name}||_F = "
+            f"{float(tol[index]) * unit_here:.3g} (collapsed codes, a constant "
             f"coordinate, or a spread below the rounding of codes with a large mean)")
 
 
 def require_full_rank_batch(z: Tensor, name: str = "z", why: str = "") -> None:
-    """:func:`require_full_rank` of ``z: (B, p)`` after centring, with the rounding of the codes and of the
-    centring in the tolerance (``uncentred_norm`` = ||z||_F). Runs in z's dtype; no gradient."""
+    """:func:`require_full_rank` of ``z: (B, p)`` (or of every batch of a stack ``(..., B, p)``) after centring,
+    with the rounding of the codes and of the centring in the tolerance (``uncentred_norm`` = ||z||_F). Runs in
+    z's dtype; no gradient."""
     z = z.detach()
-    e, unit = scale_exponent(z), 1.0
-    if abs(e) > DIRECT_EXPONENT:
+    e = scale_exponents(z)
+    far = e.abs() > DIRECT_EXPONENT
+    unit = torch.ones(e.shape, dtype=torch.float64, device=z.device)
+    if bool(far.any()):
         # The rule is homogeneous in the scale, so divide by an exact power of two (largest |z| in [1/2, 1)):
         # near float32's max the centring itself overflows (|z| = 3.3e38: z - mean = inf, a torch LinAlgError
         # from svdvals), and MKL's SVD warns on such matrices. Done in float64, so exact for float32 codes.
-        z, unit = times_power_of_two(z.to(torch.float64), -e).to(z.dtype), math.ldexp(1.0, e)
-    top = float(z.abs().max())
-    norm = top * float(torch.linalg.vector_norm(z / top)) if top > 0 else 0.0   # no overflow of the squares
-    require_full_rank(z - z.mean(dim=0, keepdim=True), name, why, uncentred_norm=norm, unit=unit)
+        e = torch.where(far, e, torch.zeros_like(e))
+        z = times_power_of_two(z.to(torch.float64), -e).to(z.dtype)
+        unit = torch.pow(2.0, e.to(torch.float64))
+    top = z.abs().amax(dim=(-2, -1))
+    scaled = z / torch.where(top > 0, top, torch.ones_like(top))[..., None, None]   # no overflow of the squares
+    norm = top.to(torch.float64) * torch.linalg.vector_norm(scaled, dim=(-2, -1)).to(torch.float64)
+    require_full_rank(z - z.mean(dim=-2, keepdim=True), name, why, uncentred_norm=norm, unit=unit)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -136,11 +195,20 @@ def centred(z: Tensor) -> Tensor:
     return z - z.mean(dim=0, keepdim=True)
 
 
+def as_stack_of_batches(z, name: str = "z", min_rows: int = 2) -> Tensor:
+    """:func:`as_stack` of ``z: (..., B, p)`` with B >= ``min_rows``."""
+    z = as_stack(z, name)
+    if z.shape[-2] < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} rows (samples), got shape {tuple(z.shape)}")
+    return z
+
+
 def covariance(z: Tensor) -> Tensor:
-    """V = B_c^T B_c / (B - 1), the supplement's V_i (definition above Prop. 2). ``z: (B, p)`` -> ``(p, p)``."""
-    z = as_batch(z, "z")
-    c = z - z.mean(dim=0, keepdim=True)
-    return c.T @ c / (z.shape[0] - 1)
+    """V = B_c^T B_c / (B - 1), the supplement's V_i (definition above Prop. 2). ``z: (..., B, p)`` ->
+    ``(..., p, p)``."""
+    z = as_stack_of_batches(z, "z")
+    c = z - z.mean(dim=-2, keepdim=True)
+    return c.mT @ c / (z.shape[-2] - 1)
 
 
 def covariance_spectrum(z: Tensor) -> Tensor:
@@ -269,11 +337,12 @@ def lambda_min(V: Tensor, method: Literal["eigvalsh", "inverse_iteration"] = "ei
 
 
 def _sigma_min_svdvals(Bm: Tensor) -> Tensor:
-    """sigma_min of an already checked ``Bm: (n, p)`` by svdvals; exactly 0 (attached, zero gradient) if n < p."""
-    n, p = Bm.shape
+    """sigma_min of an already checked ``Bm: (..., n, p)`` by svdvals -> ``(...)``; exactly 0 (attached, zero
+    gradient) if n < p."""
+    n, p = Bm.shape[-2:]
     if n < p:
-        return Bm.new_zeros(()) * Bm.sum()  # exactly 0, still attached to the graph (zero gradient)
-    return torch.linalg.svdvals(Bm)[-1]
+        return Bm.sum(dim=(-2, -1)) * 0.0  # exactly 0, still attached to the graph (zero gradient)
+    return torch.linalg.svdvals(Bm)[..., -1]
 
 
 def min_singular_value(B_centred: Tensor, method: Literal["svdvals", "inverse_iteration"] = "svdvals", *,
@@ -293,12 +362,13 @@ def min_singular_value(B_centred: Tensor, method: Literal["svdvals", "inverse_it
 
 
 def batch_lambda_min(z: Tensor) -> Tensor:
-    """lambda_min(V) of a batch ``z: (B, p)`` as sigma_min(B_c)^2 / (B - 1) (svdvals), differentiable.
+    """lambda_min(V) of a batch ``z: (B, p)`` as sigma_min(B_c)^2 / (B - 1) (svdvals), differentiable; for a stack
+    ``(..., B, p)`` one value per batch ``(...)``.
 
     This is how the public code computes the C_MSV denominator (full SVD, NOTES.md). 0 when B <= p.
     """
-    z = as_batch(z, "z")
-    return _sigma_min_svdvals(z - z.mean(dim=0, keepdim=True)) ** 2 / (z.shape[0] - 1)
+    z = as_stack_of_batches(z, "z")
+    return _sigma_min_svdvals(z - z.mean(dim=-2, keepdim=True)) ** 2 / (z.shape[-2] - 1)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -318,25 +388,30 @@ class _InverseSqrtSPD(torch.autograd.Function):
         lam, Q = torch.linalg.eigh(V)
         s = torch.sqrt(lam)
         ctx.save_for_backward(s, Q)
-        return (Q / s) @ Q.T
+        return (Q / s[..., None, :]) @ Q.mT
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: Tensor) -> Tensor:
         s, Q = ctx.saved_tensors
-        K = -1.0 / (s[:, None] * s[None, :] * (s[:, None] + s[None, :]))
-        Gs = (G + G.T) / 2
-        return Q @ (K * (Q.T @ Gs @ Q)) @ Q.T
+        a, b = s[..., :, None], s[..., None, :]
+        K = -1.0 / (a * b * (a + b))
+        Gs = (G + G.mT) / 2
+        return Q @ (K * (Q.mT @ Gs @ Q)) @ Q.mT
 
 
 def inverse_sqrt_spd(V: Tensor, name: str = "V") -> Tensor:
-    """Symmetric inverse square root V^{-1/2} of a symmetric positive definite ``V: (p, p)`` -> ``(p, p)``.
+    """Symmetric inverse square root V^{-1/2} of a symmetric positive definite ``V: (p, p)`` -> ``(p, p)``, or of
+    every matrix of a stack ``(..., p, p)``.
 
-    Raises ValueError if V is not positive definite (smallest eigenvalue <= p * eps * largest).
+    Raises ValueError if V (the first such matrix of a stack, named ``name[i]``) is not positive definite
+    (smallest eigenvalue <= p * eps * largest).
     """
-    V = as_symmetric(V, name)
+    V = as_symmetric(V, name, stacked=True)
     lam = torch.linalg.eigvalsh(V.detach())
-    if float(lam[0]) <= V.shape[0] * torch.finfo(V.dtype).eps * float(lam[-1].abs()) or float(lam[-1]) <= 0:
-        raise ValueError(f"{name} must be positive definite for V^(-1/2): eigenvalues in "
-                         f"[{float(lam[0]):.3g}, {float(lam[-1]):.3g}]")
+    bad = (lam[..., 0] <= V.shape[-1] * torch.finfo(V.dtype).eps * lam[..., -1].abs()) | (lam[..., -1] <= 0)
+    index = first_index(bad)
+    if index is not None:
+        raise ValueError(f"{batch_label(name, index)} must be positive definite for V^(-1/2): eigenvalues in "
+                         f"[{float(lam[index][0]):.3g}, {float(lam[index][-1]):.3g}]")
     return _InverseSqrtSPD.apply(V)

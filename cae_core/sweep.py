@@ -1,10 +1,13 @@
-"""``fit_sweep``: a sweep of lam values x seeds trained as ONE vectorised model (batched weights, ``bmm``).
+"""``fit_sweep``: a sweep of lam values x seeds trained as ONE stacked model, built from the runs' own modules.
 
-The R = len(lams) * len(seeds) runs of a sweep are independent copies of one architecture. Here every weight
-matrix of the R runs is stacked into one tensor ``W: (R, out, in)``, every batch into ``x: (R, B, d_i)``, and a
-step of all runs is a handful of batched kernels (``baddbmm``, batched ``svdvals``) instead of R separate
-Python-driven steps. The summed loss sum_r L_r has, for run r's weights, exactly run r's gradient (the runs
-share no parameter), and Adam is elementwise, so the batched optimiser is R independent Adams.
+The R = len(lams) * len(seeds) runs of a sweep are independent copies of one architecture. Their parameters and
+buffers are stacked into tensors with a leading run dimension (``torch.func.stack_module_state``); each arm's
+encoder and decoder runs all R copies at once as ``torch.func.vmap`` of ``torch.func.functional_call`` of the
+arm's own module, and the latent normalisation and the coupling -- which take stacks ``(R, B, p)`` natively
+(:mod:`cae_core.latent_norm`, :mod:`cae_core.couplings`) -- are the model's own. No layer, normalisation or
+coupling is written a second time here: a sweep computes what ``fit`` computes, with batched kernels. The summed
+loss sum_r L_r has, for run r's parameters, exactly run r's gradient (the runs share no parameter), and Adam is
+elementwise, so the optimiser over the stacked tensors is R independent Adams.
 
 Reference semantics (what a sweep equals, run r = (lam, seed), lam-major order)::
 
@@ -15,11 +18,14 @@ Reference semantics (what a sweep equals, run r = (lam, seed), lam-major order):
             history = fit(model, data, steps, batch_size, n_paired, lr, seed=seed, ...)
 
 Same initial weights (``build_model`` is called after ``torch.manual_seed(seed)``), same batch order (one
-:class:`cae_core.train.BatchSampler` per seed, seeded as ``fit`` seeds it) and the same RNG streams (each run
-draws its dropout masks and Gaussian input noise from its own ``torch.Generator`` seeded with ``seed``, in the
-order ``fit`` draws them from the global generator: arm 0 encoder front to back, then arm 1, ...). What differs
-is only the floating-point summation order inside the batched matrix products and reductions, so results agree
-to rounding error, amplified by training; ``tests/test_sweep.py`` checks float64 agreement to 1e-9 relative.
+:class:`cae_core.train.BatchSampler` per seed, seeded as ``fit`` seeds it) and the same random streams: inside
+``vmap`` a layer cannot draw from its run's generator, so every :class:`cae_core.dropout.RandomLayer` (dropout,
+Gaussian input noise) gets its tensor from a :class:`_Tape`, filled before each call with each run's draws from
+that run's own ``torch.Generator`` (seeded with ``seed``), in the order ``fit`` draws them from the global
+generator: the encoders of arms 0, 1, ... front to back, then the decoders. Any other random operation inside an
+arm is refused (``vmap(randomness="error")``; e.g. ``torch.nn.Dropout``: use :class:`cae_core.dropout.Dropout`).
+What differs is only the floating-point summation order inside the batched products and reductions, so results
+agree to rounding error, amplified by training; ``tests/test_sweep.py`` checks float64 agreement to 1e-9 relative.
 Caveat with ``latent_norm="batchnorm"``: the loss is exactly invariant to a constant shift of the pre-norm code,
 so the code layer's bias (and that of hidden units active on a whole batch) gets a gradient that is pure
 rounding noise, which Adam (dividing by sqrt(v)) turns into steps of size ~lr. Those biases -- and the running
@@ -27,17 +33,14 @@ means that track them, hence eval-mode ``encode`` offsets -- differ between ANY 
 sequential, or two BLAS builds) at O(lr * steps * momentum lag); losses, weight matrices and batch-statistics
 codes still agree to rounding.
 
-Supported arms: encoders/decoders built from ``nn.Linear``, ``nn.ReLU``, :class:`cae_core.dropout.Dropout` (the
-arms' dropout), ``nn.Dropout``,
-:class:`cae_core.arms.GaussianNoise` and ``nn.Identity`` (``linear_arm``, ``mlp_arm``, the Patch-seq and FACS
-arms). Couplings ``mse`` and ``msv`` run batched; any other coupling is applied run by run (correct, slower).
-The batched msv mirrors ``cae_core.couplings.msv`` as it is now: rank check in the codes' dtype, then mse,
-lambda_min and the quotient in float64, cast back (a float32 quotient differs from it by ~eps * cond(V), which
-training amplifies; tests/test_sweep.py compares the two run by run).
+Supported: any arms that ``vmap`` can run (Linear, ReLU, convolutions, pooling, reshapes; the paper's arms) with
+their random layers derived from :class:`cae_core.dropout.RandomLayer`; every registered coupling runs stacked,
+a user's callable coupling run by run. The device is the caller's choice: on a GPU the stacked products are
+where a sweep gains (benchmarks/bench_sweep.py).
 """
 from __future__ import annotations
 
-import functools
+import copy
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -45,15 +48,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
 
-from cae_core.arms import GaussianNoise
-from cae_core.couplings import mse as _mse_coupling
-from cae_core.couplings import msv as _msv_coupling
+from cae_core.couplings import accepts_stacks
 from cae_core.data import as_dataset
-from cae_core.dropout import Dropout, scaled_keep_mask
-from cae_core.latent_norm import BatchStandardize
+from cae_core.dropout import RandomLayer
 from cae_core.model import CoupledAutoencoder, LossParts
-from cae_core.spectral import rank_tolerance
 from cae_core.train import (BatchSampler, History, _check_model_data, _int, _log, _progress_bar, batch_rows,
                             make_adam, resolve_device, resolve_dtype, row_pools)
 
@@ -73,201 +73,66 @@ class SweepResult:
         return self.lams.index(float(lam)) * len(self.seeds) + self.seeds.index(int(seed))
 
 
-# --------------------------------------------------------------------------------------- batched layers
+# ------------------------------------------------------------------------------- random layers under vmap
 
-@dataclass
-class _Linear:
-    """R stacked ``nn.Linear`` layers, ``weight: (R, out, in)`` as ``nn.Linear`` stores it, used transposed
-    as fit's ``addmm`` uses it. (Storing W^T contiguously saves one copy of each weight gradient per step but
-    takes other GEMM kernel paths than ``fit``: the rounding differences to the sequential runs grew, and
-    tests/test_experiment_sweep.py's batch-norm bound then failed; so the layout stays that of ``fit``.)"""
-    weight: torch.Tensor  # (R, out, in), leaf
-    bias: torch.Tensor | None  # (R, out), leaf
+class _Tape:
+    """The random tensors of one call of a module, in call order: recorded (shapes, on a probe call) or replayed
+    (tensors drawn per run outside ``vmap``; inside it each is the current run's slice)."""
 
-    def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:  # x: (R, B, in) -> (R, B, out)
-        wt = self.weight.transpose(1, 2)
-        if self.bias is None:
-            return torch.bmm(x, wt)
-        return torch.baddbmm(self.bias.unsqueeze(1), x, wt)
+    def __init__(self, noises: Sequence[torch.Tensor] | None = None):
+        self.recorded: list[tuple[nn.Module, torch.Size]] = []
+        self.noises = None if noises is None else list(noises)
 
-
-@dataclass
-class _Dropout:
-    """:class:`cae_core.dropout.Dropout` for x: (R, B, d): run r's mask from run r's generator, as ``fit`` draws
-    it (one ``torch.rand`` of shape (B, d) per run, through :func:`cae_core.dropout.scaled_keep_mask`)."""
-    p: float
-
-    def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:
-        if self.p == 0.0:
-            return x
-        noise = torch.empty_like(x)
-        for r, g in enumerate(gens):
-            scaled_keep_mask(x.shape[1:], self.p, generator=g, out=noise[r])
-        return x * noise
+    def take(self, layer: RandomLayer, x: torch.Tensor) -> torch.Tensor:
+        if self.noises is None:                                   # recording: shapes only
+            self.recorded.append((layer, x.shape))
+            return torch.zeros_like(x)
+        noise = self.noises.pop(0)
+        if noise.shape != x.shape:
+            raise RuntimeError(f"fit_sweep: a random layer was called with shape {tuple(x.shape)}, but the probe "
+                               f"call saw {tuple(noise.shape)} (an arm whose random calls depend on the data)")
+        return noise
 
 
-@dataclass
-class _TorchDropout:
-    """``torch.nn.Dropout`` for x: (R, B, d) (user-built arms): torch's CPU dropout is
-    noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p); x * noise -- one draw per run."""
-    p: float
-
-    def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:
-        if self.p == 0.0:
-            return x
-        noise = torch.stack([torch.empty_like(x[0]).bernoulli_(1.0 - self.p, generator=g) for g in gens])
-        return x * noise.div_(1.0 - self.p)
+def _attach(module: nn.Module, tape: _Tape | None) -> None:
+    for layer in module.modules():
+        if isinstance(layer, RandomLayer):
+            layer.tape = tape
 
 
-@dataclass
-class _Noise:
-    std: float
-
-    def __call__(self, x: torch.Tensor, gens) -> torch.Tensor:
-        # GaussianNoise: x + std * randn_like(x), one draw of shape (B, d) per run from that run's stream.
-        if self.std == 0.0:
-            return x
-        eps = torch.empty_like(x)
-        for r, g in enumerate(gens):
-            eps[r].normal_(0.0, 1.0, generator=g)   # = torch.randn(x.shape[1:], generator=g)
-        return x + self.std * eps
+def _random_calls(module: nn.Module, x_shape: tuple, dtype, device) -> list[tuple[str, torch.Size]]:
+    """(qualified name, input shape) of every draw of a random layer in one training-mode call of ``module`` on a
+    batch of ``x_shape``, in call order (a probe call on a copy, so neither the module nor any RNG changes)."""
+    probe = copy.deepcopy(module).train()
+    names = {id(m): name for name, m in probe.named_modules()}
+    tape = _Tape()
+    _attach(probe, tape)
+    with torch.no_grad():
+        probe(torch.zeros(x_shape, dtype=dtype, device=device))
+    return [(names[id(layer)], shape) for layer, shape in tape.recorded]
 
 
-def _relu(x: torch.Tensor, gens) -> torch.Tensor:
-    return torch.relu(x)
+class _StackedPart:
+    """One encoder or decoder of the R runs: the module of run 0 called with each run's parameters under vmap."""
 
+    def __init__(self, module: nn.Module, prefix: str, state: dict, x_shape: tuple, dtype, device):
+        self.module = module
+        self.state = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+        self.calls = [(module.get_submodule(name), shape)
+                      for name, shape in _random_calls(module, x_shape, dtype, device)]
 
-def _identity(x: torch.Tensor, gens) -> torch.Tensor:
-    return x
+        def one_run(state_r, x_r, noises_r):
+            _attach(self.module, _Tape(noises_r))
+            try:
+                return functional_call(self.module, state_r, (x_r,))
+            finally:
+                _attach(self.module, None)
+        self.batched = vmap(one_run, randomness="error")
 
-
-def _flatten(module: nn.Module) -> list[nn.Module]:
-    if isinstance(module, nn.Sequential):
-        return [leaf for child in module for leaf in _flatten(child)]
-    return [module]
-
-
-def _stack_layers(modules: Sequence[nn.Module], where: str) -> list:
-    """Batched layers for R copies ``modules[r]`` of one encoder/decoder; ValueError for unsupported layers."""
-    layers_per_run = [_flatten(m) for m in modules]
-    first = layers_per_run[0]
-    for r, layers in enumerate(layers_per_run):
-        if [type(m) for m in layers] != [type(m) for m in first]:
-            raise ValueError(f"build_model must return the same architecture for every run; {where} differs "
-                             f"between run 0 and run {r}")
-    out = []
-    for n, layer in enumerate(first):
-        copies = [layers[n] for layers in layers_per_run]
-        if isinstance(layer, nn.Linear):
-            weight = torch.stack([c.weight.detach() for c in copies]).clone().requires_grad_(True)
-            bias = (None if layer.bias is None else
-                    torch.stack([c.bias.detach() for c in copies]).clone().requires_grad_(True))
-            out.append(_Linear(weight, bias))
-        elif isinstance(layer, Dropout):
-            out.append(_Dropout(layer.p))
-        elif isinstance(layer, nn.Dropout):
-            out.append(_TorchDropout(float(layer.p)))
-        elif isinstance(layer, GaussianNoise):
-            out.append(_Noise(float(layer.std)))
-        elif isinstance(layer, nn.ReLU):
-            out.append(_relu)
-        elif isinstance(layer, nn.Identity):
-            out.append(_identity)
-        else:
-            raise ValueError(f"fit_sweep supports arms built from Linear, ReLU, Dropout, GaussianNoise and "
-                             f"Identity layers (linear_arm, mlp_arm, Patch-seq and FACS arms); {where} has a "
-                             f"{type(layer).__name__}")
-    return out
-
-
-def _run(layers: list, x: torch.Tensor, gens) -> torch.Tensor:
-    for layer in layers:
-        x = layer(x, gens)
-    return x
-
-
-def _parameters(layers: list) -> list[torch.Tensor]:
-    return [t for layer in layers if isinstance(layer, _Linear) for t in (layer.weight, layer.bias)
-            if t is not None]
-
-
-# ---------------------------------------------------------------------------------- batched statistics
-
-class _BatchedStandardize:
-    """:class:`cae_core.latent_norm.BatchStandardize` (training mode) for z: (R, B, p), with running stats."""
-
-    def __init__(self, norms: Sequence[BatchStandardize]):
-        self.eps, self.momentum, self.unbiased = norms[0].eps, norms[0].momentum, norms[0].unbiased
-        self.running_mean = torch.stack([n.running_mean for n in norms]).clone()
-        self.running_var = torch.stack([n.running_var for n in norms]).clone()
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        B = z.shape[1]
-        mean = z.mean(dim=1)
-        centred = z - mean.unsqueeze(1)
-        sum_sq = (centred ** 2).sum(dim=1)
-        var = sum_sq / (B - 1 if self.unbiased else B)
-        with torch.no_grad():
-            self.running_mean.lerp_(mean.detach(), self.momentum)
-            self.running_var.lerp_((sum_sq / (B - 1)).detach(), self.momentum)
-        return centred / torch.sqrt(var + self.eps).unsqueeze(1)
-
-
-def _paired_sq_distance(z_i: torch.Tensor, z_j: torch.Tensor, n: int) -> torch.Tensor:
-    """mean_{s < n} ||z_si - z_sj||^2 per run: (R, B, p) x 2 -> (R,) (couplings.mse.paired_sq_distance)."""
-    d = z_i[:, :n] - z_j[:, :n]
-    return (d * d).sum(dim=2).mean(dim=1)
-
-
-def _require_full_rank(z: torch.Tensor, name: str) -> None:
-    """The msv rule of :func:`cae_core.spectral.require_full_rank` for every run of z: (R, B, p), in z's dtype
-    (its eps sets the tolerance, as in ``couplings.msv``): ValueError naming the first singular run."""
-    R, B, p = z.shape
-    if B <= p:
-        raise ValueError(f"{name} must have more rows than columns (B > p) so that its covariance is "
-                         f"invertible (C_MSV divides by lambda_min(V)); got B = {B}, p = {p}")
-    sigma = torch.linalg.svdvals((z - z.mean(dim=1, keepdim=True)).detach())  # (R, p), descending
-    tol = rank_tolerance(z[0]) * sigma[:, 0]
-    bad = (sigma[:, -1] <= tol).nonzero()
-    if len(bad):
-        r = int(bad[0])
-        raise ValueError(f"{name} of run {r} has a singular covariance (C_MSV divides by lambda_min(V); pass "
-                         f"floor=1e-2 (Patch-seq code) to floor it): sigma_min = {float(sigma[r, -1]):.3g} "
-                         f"<= max(B, p) * eps * sigma_max = {float(tol[r]):.3g}")
-
-
-def _batched_lambda_min(z: torch.Tensor) -> torch.Tensor:
-    """lambda_min(V) = sigma_min(B_c)^2 / (B - 1) per run, z: (R, B, p) -> (R,) (spectral.batch_lambda_min;
-    0 when B <= p)."""
-    R, B, p = z.shape
-    if B <= p:
-        return z.new_zeros(R) * z.sum(dim=(1, 2))
-    sigma = torch.linalg.svdvals(z - z.mean(dim=1, keepdim=True))  # (R, p), descending
-    return sigma[:, -1] ** 2 / (B - 1)
-
-
-def _batched_coupling(coupling) -> Callable | None:
-    """A batched twin ``f(z_i, z_j, n) -> (R,)`` of a ``couplings.get('mse' | 'msv', ...)`` partial, else None."""
-    if not isinstance(coupling, functools.partial) or coupling.args:
-        return None
-    if coupling.func is _mse_coupling and not coupling.keywords:
-        return _paired_sq_distance
-    if coupling.func is _msv_coupling and set(coupling.keywords) <= {"floor"}:
-        floor = coupling.keywords.get("floor")
-
-        def msv(z_i, z_j, n):
-            # as couplings.msv: the rank check in the input dtype; mse, lambda_min and the quotient in float64
-            # for any input dtype, the value cast back to the input dtype
-            if floor is None:
-                _require_full_rank(z_i, "z_i")
-                _require_full_rank(z_j, "z_j")
-            a, b = z_i.to(torch.float64), z_j.to(torch.float64)
-            denominator = torch.minimum(_batched_lambda_min(a), _batched_lambda_min(b))
-            if floor is not None:
-                denominator = torch.clamp(denominator, min=floor)
-            return (_paired_sq_distance(a, b, n) / denominator).to(z_i.dtype)
-        return msv
-    return None
+    def __call__(self, x: torch.Tensor, gens: Sequence[torch.Generator]) -> torch.Tensor:
+        """``x: (R, B, d) -> (R, B, d')``; run r's random layers draw from ``gens[r]`` (fit's order)."""
+        noises = [torch.stack([layer.draw(shape, x.dtype, x.device, g) for g in gens]) for layer, shape in self.calls]
+        return self.batched(self.state, x, noises)
 
 
 # ------------------------------------------------------------------------------------------- the sweep
@@ -289,6 +154,15 @@ def _check_lams_seeds(lams, seeds) -> tuple[tuple, tuple]:
     return lams, seeds
 
 
+def _architecture(model: CoupledAutoencoder) -> list:
+    """What must agree between the runs of a sweep: every module's name, type and settings, the arms' sizes,
+    alphas, the latent norm and the coupling with its options (only lam may differ)."""
+    coupling = model.coupling
+    options = sorted(coupling.keywords.items()) if hasattr(coupling, "keywords") else None
+    return [(name, type(m).__name__, m.extra_repr()) for name, m in model.named_modules()] + [
+        model.in_dims, model.latent_dim, model.alphas, model.latent_norm_name, model.coupling_name, options]
+
+
 def _build_models(build_model, lams, seeds, dev, dt) -> list[CoupledAutoencoder]:
     if not callable(build_model):
         raise TypeError(f"build_model must be a callable lam -> CoupledAutoencoder, got {type(build_model).__name__}")
@@ -304,26 +178,27 @@ def _build_models(build_model, lams, seeds, dev, dt) -> list[CoupledAutoencoder]
                     raise ValueError(f"build_model(lam) must build a model with that lam; build_model({lam}) "
                                      f"returned lam = {model.lam}")
                 models.append(model.to(device=dev, dtype=dt).train())
-    m0 = models[0]
+    first = _architecture(models[0])
     for r, m in enumerate(models):
-        same = (m.k == m0.k and m.in_dims == m0.in_dims and m.latent_dim == m0.latent_dim
-                and m.alphas == m0.alphas and m.latent_norm_name == m0.latent_norm_name
-                and m.coupling_name == m0.coupling_name)
-        if not same:
+        if _architecture(m) != first:
             raise ValueError(f"build_model must return the same architecture, alphas, latent_norm and coupling "
                              f"for every lam (only lam may change); run {r} differs from run 0")
+    for name, module in models[0].named_modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd):
+            raise ValueError(f"fit_sweep cannot give each run its own stream of torch.nn.{type(module).__name__} "
+                             f"({name}) under vmap; use cae_core.dropout.Dropout (the same distribution)")
     return models
 
 
 def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Sequence[float],
               seeds: Sequence[int], steps: int = 2000, batch_size: int = 100, n_paired: int | None = None,
-              lr: float = 1e-3, device: str | torch.device = "cpu", dtype=torch.float32, log_every: int = 1,
+              lr: float = 1e-3, device: str | torch.device = "cpu", dtype=torch.float32, log_every: int = 50,
               progress: bool | None = None) -> SweepResult:
     """Train the len(lams) x len(seeds) runs of ``fit`` (see the module docstring for the exact sequential
-    equivalent) as one vectorised model. ``build_model(lam)`` must return a fresh
+    equivalent) as one stacked model. ``build_model(lam)`` must return a fresh
     :class:`~cae_core.model.CoupledAutoencoder` with that lam; it is called after ``torch.manual_seed(seed)``
     (inside ``torch.random.fork_rng``, so the caller's RNG is untouched). Other arguments as in
-    :func:`cae_core.train.fit`. Raises ValueError (TypeError for wrong types) before training on bad
+    :func:`cae_core.train.fit` (and its defaults, :class:`cae_core.train.FitConfig`). Raises ValueError (TypeError for wrong types) before training on bad
     arguments, FloatingPointError naming the run if a loss becomes non-finite.
     """
     data = as_dataset(data)
@@ -344,63 +219,52 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
     _check_model_data(models[0], data)  # the others have the same arms (checked in _build_models)
     m0, k, R, S = models[0], models[0].k, len(models), len(seeds)
 
-    # ---- stacked weights, batched latent norms and coupling
-    encoders = [_stack_layers([m.arms[i].encoder for m in models], f"arms[{i}].encoder") for i in range(k)]
-    decoders = [_stack_layers([m.arms[i].decoder for m in models], f"arms[{i}].decoder") for i in range(k)]
-    params = [t for layers in encoders + decoders for t in _parameters(layers)]
-    n_model_params = sum(t.numel() for t in m0.parameters())
-    if sum(t[0].numel() for t in params) != n_model_params:
-        raise ValueError("fit_sweep found parameters outside the arms' Linear layers; only Linear weights can be "
-                         "stacked")
-    if m0.latent_norm_name == "batchnorm":
-        norms = [_BatchedStandardize([m.norms[i] for m in models]) for i in range(k)]
-    else:
-        norms = [None] * k
-    batched = _batched_coupling(m0.coupling)
+    # ---- the runs' parameters and buffers as stacked tensors; run 0's modules compute with them
+    params, buffers = stack_module_state(models)
+    state = {**params, **buffers}
+    p = m0.latent_dim
+    encoders = [_StackedPart(m0.arms[i].encoder, f"arms.{i}.encoder.", state, (batch_size, m0.in_dims[i]), dt, dev)
+                for i in range(k)]
+    decoders = [_StackedPart(m0.arms[i].decoder, f"arms.{i}.decoder.", state, (batch_size, p), dt, dev)
+                for i in range(k)]
+    norm_states = [{key[len(f"norms.{i}."):]: v for key, v in buffers.items() if key.startswith(f"norms.{i}.")}
+                   for i in range(k)]
+    stacked_coupling = accepts_stacks(m0.coupling)
     lam_vec = torch.tensor([m.lam for m in models], dtype=dt, device=dev)
-    alphas = m0.alphas
     pools = row_pools(data, dt, dev)
-    n_rows = data.n_paired
     gens = []
-    for m in range(R):
+    for r in range(R):
         g = torch.Generator(device=dev)
-        g.manual_seed(seeds[m % S])
+        g.manual_seed(seeds[r % S])
         gens.append(g)
-    optimizer = make_adam(params, lr)
+    optimizer = make_adam(list(params.values()), lr)
     histories: list[History] = [{} for _ in range(R)]
+    paired = None if n_paired == batch_size else n_paired
 
-    bar = _progress_bar(progress)
+    def couple(z_i: torch.Tensor, z_j: torch.Tensor) -> torch.Tensor:
+        if stacked_coupling:
+            return m0.coupling(z_i, z_j, paired=paired)
+        return torch.stack([m0.coupling(z_i[r], z_j[r], paired=paired) for r in range(R)])
+
+    bar = _progress_bar(progress, "fit_sweep")
     task = None
     if bar is not None:
         bar.start()
         task = bar.add_task("fit_sweep", total=steps, loss="")
     try:
         for step in range(steps):
-            per_seed = [batch_rows(*s.sample(), n_rows) for s in samplers]
+            per_seed = [batch_rows(*s.sample(), data.n_paired) for s in samplers]
             xs = []
             for i in range(k):
                 index = torch.as_tensor(np.concatenate([per_seed[r % S][i] for r in range(R)]), device=dev)
                 xs.append(torch.index_select(pools[i], 0, index).view(R, batch_size, -1))   # (R, B, d_i)
-            codes = []
-            for i in range(k):
-                z = _run(encoders[i], xs[i], gens)
-                codes.append(z if norms[i] is None else norms[i](z))
-            # R_i per run: mean of (x - D_i(z))^2 (model.loss); mse_loss's forward gives the same values and
-            # its backward is one fused pass (pow's backward: two passes and a temporary of the batch's size)
-            recon = [F.mse_loss(_run(decoders[i], z, gens), x, reduction="none").mean(dim=(1, 2))
+            # as CoupledAutoencoder.loss, for the R runs at once: encoders, latent norms, decoders, couplings
+            codes = [functional_call(m0.norms[i], norm_states[i], (encoders[i](xs[i], gens),)) for i in range(k)]
+            recon = [F.mse_loss(decoders[i](z, gens), x, reduction="none").mean(dim=(1, 2))
                      for i, (x, z) in enumerate(zip(xs, codes))]
-            paired = n_paired
-            pairs = {}
-            for i in range(k):
-                for j in range(i + 1, k):
-                    if batched is not None:
-                        pairs[(i, j)] = batched(codes[i], codes[j], paired)
-                    else:
-                        arg = None if paired == batch_size else paired
-                        pairs[(i, j)] = torch.stack([m0.coupling(codes[i][r], codes[j][r], paired=arg)
-                                                     for r in range(R)])
+            pairs = {(i, j): couple(codes[i], codes[j]) for i in range(k) for j in range(i + 1, k)}
             coupling = torch.stack(list(pairs.values())).sum(dim=0)
-            total = sum(a * rec for a, rec in zip(alphas, recon)) + lam_vec * coupling
+            total = sum(a * rec for a, rec in zip(m0.alphas, recon)) + lam_vec * coupling
             finite = torch.isfinite(total.detach())
             if not bool(finite.all()):
                 r = int((~finite).nonzero()[0])
@@ -421,19 +285,8 @@ def fit_sweep(build_model: Callable[[float], CoupledAutoencoder], data, lams: Se
         if bar is not None:
             bar.stop()
 
-    # ---- copy the trained weights and running statistics back into each run's model
+    # ---- each run's trained parameters and running statistics back into its own model
     with torch.no_grad():
-        for i in range(k):
-            for side, layers in (("encoder", encoders[i]), ("decoder", decoders[i])):
-                linears = [layer for layer in layers if isinstance(layer, _Linear)]
-                for r, model in enumerate(models):
-                    mods = [mod for mod in _flatten(getattr(model.arms[i], side)) if isinstance(mod, nn.Linear)]
-                    for mod, layer in zip(mods, linears):
-                        mod.weight.copy_(layer.weight[r])
-                        if layer.bias is not None:
-                            mod.bias.copy_(layer.bias[r])
-            if norms[i] is not None:
-                for r, model in enumerate(models):
-                    model.norms[i].running_mean.copy_(norms[i].running_mean[r])
-                    model.norms[i].running_var.copy_(norms[i].running_var[r])
+        for r, model in enumerate(models):
+            model.load_state_dict({key: value[r] for key, value in state.items()})
     return SweepResult(lams=lams, seeds=seeds, models=models, histories=histories)

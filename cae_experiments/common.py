@@ -2,8 +2,9 @@
 logs and records runs the same way)."""
 from __future__ import annotations
 
-import contextlib
-from contextvars import ContextVar
+import functools
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -16,8 +17,37 @@ from cae_experiments.io import run_record, standard_history
 LR = 1e-3
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """The settings every experiment's ``Config`` has (each experiment sets its own defaults)."""
+    steps: int = 1000
+    seed: int = 0
+    device: str = "cpu"
+    quick: bool = False                         # the tests' size (QUICK) rather than the documented run (FULL)
+    lr: float = LR
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(RunConfig):
+    """A :class:`RunConfig` on ``cae_core.data.synthetic_multimodal`` data: n_samples rows of in_dim features
+    per modality from a data_latent_dim-dimensional shared latent of data_types types, noise data_noise."""
+    n_samples: int = 1000
+    in_dim: int = 20
+    data_latent_dim: int = 2
+    data_noise: float = 0.1
+    data_types: int = 5
+
+    def synthetic_data(self, k: int = 2):
+        """The experiment's data set with ``k`` modalities (a function of the seed)."""
+        from cae_core.data import synthetic_multimodal
+
+        return synthetic_multimodal(n=self.n_samples, k=k, latent_dim=self.data_latent_dim, dims=(self.in_dim,) * k,
+                                    noise=self.data_noise, n_types=self.data_types, seed=self.seed)
+
+
 def build_model(make_arm: Callable[[], object], k: int, *, latent_norm: str, coupling: str, lam: float,
-                seed: int, coupling_options: Mapping | None = None):
+                seed: int, coupling_options: Mapping | None = None, alphas: Sequence[float] | None = None):
     """A CoupledAutoencoder of ``k`` arms from ``make_arm()``, initial weights drawn from torch seed ``seed``
     (the caller's global torch RNG is left untouched). Same seed -> same initial weights for every lam."""
     from cae_core import CoupledAutoencoder
@@ -25,7 +55,7 @@ def build_model(make_arm: Callable[[], object], k: int, *, latent_norm: str, cou
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         arms = [make_arm() for _ in range(k)]
-    return CoupledAutoencoder(arms, latent_norm=latent_norm, coupling=coupling, lam=lam,
+    return CoupledAutoencoder(arms, latent_norm=latent_norm, coupling=coupling, lam=lam, alphas=alphas,
                               coupling_options=dict(coupling_options or {}))
 
 
@@ -34,65 +64,78 @@ def log_every_for(steps: int, points: int = 60) -> int:
     return max(1, steps // points)
 
 
-#: Set by :func:`checkpointing`: where the runs of the current experiment keep their checkpoints.
-_CHECKPOINTS: ContextVar[dict | None] = ContextVar("cae_experiment_checkpoints", default=None)
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where the runs of an experiment keep their checkpoints (``cae experiment --checkpoint DIR``): the run
+    labelled ``label`` in ``root / folder_name(label)`` (atomic writes, see cae_core.checkpoint); ``resume``:
+    continue each run from what is there. Experiments pass each run's folder to :func:`train` explicitly."""
+    root: Path
+    resume: bool = False
+
+    def folder(self, label: str) -> Path:
+        """The checkpoint folder of the run ``label``."""
+        return Path(self.root) / folder_name(label)
 
 
-@contextlib.contextmanager
-def checkpointing(root, resume: bool):
-    """Within this block, the k-th call of :func:`train` checkpoints to ``root/run<k>`` (atomic writes, see
-    cae_core.checkpoint) and, with ``resume``, continues from what is there. An experiment trains its runs in a
-    fixed order for a seed, so run k of a resumed experiment is run k of the interrupted one."""
-    token = _CHECKPOINTS.set({"root": Path(root), "resume": bool(resume), "next": 0})
-    try:
-        yield
-    finally:
-        _CHECKPOINTS.reset(token)
-
-
-def next_run_checkpoint() -> tuple[Path, bool] | None:
-    """Inside :func:`checkpointing`: ``(root/run<k>, resume)`` for the k-th run of the experiment (each call
-    claims the next folder, k = 0, 1, ...); None outside it. :func:`train` calls it once per run, and so does an
-    experiment that calls cae_core.train.fit itself (line-collapse)."""
-    ck = _CHECKPOINTS.get()
-    if ck is None:
-        return None
-    folder = ck["root"] / f"run{ck['next']:03d}"
-    ck["next"] += 1
-    return folder, ck["resume"]
+def folder_name(label: str) -> str:
+    """A run label as a folder name: characters other than letters, digits and ``=.+-`` become ``_``."""
+    return re.sub(r"[^A-Za-z0-9=.+-]+", "_", label).strip("_") or "run"
 
 
 def train(model, data, *, steps: int, batch_size: int, seed: int, device: str, n_paired: int | None = None,
-          lr: float = LR, dtype=torch.float32, **fit_options) -> dict:
+          lr: float = LR, dtype="float32", checkpoint: Path | None = None, resume: bool = False) -> dict:
     """cae_core.train.fit with the experiments' logging cadence and no inner progress bar; returns the history.
-    Inside :func:`checkpointing`, each run checkpoints to its own folder (and resumes from it)."""
+    ``checkpoint``: the run's checkpoint folder (:meth:`Checkpoints.folder`), None for none."""
     from cae_core.train import fit
 
-    run_checkpoint = next_run_checkpoint()
-    if run_checkpoint is not None:
-        fit_options = {**fit_options, "checkpoint_dir": run_checkpoint[0], "resume": run_checkpoint[1]}
-
+    options = {} if checkpoint is None else {"checkpoint_dir": checkpoint, "resume": resume}
     return fit(model, data, steps=steps, batch_size=batch_size, n_paired=n_paired, lr=lr, seed=seed,
-               device=device, dtype=dtype, log_every=log_every_for(steps), progress=False, **fit_options)
+               device=device, dtype=dtype, log_every=log_every_for(steps), progress=False, **options)
 
 
-def trained_runs(make_model: Callable[[float], object], data, lams: Sequence[float], *, sweep: bool, steps: int,
-                 batch_size: int, seed: int, device: str, n_paired: int | None = None) -> Iterator[tuple]:
-    """Yield ``(lam, trained model, history)`` for each lam in order: with ``sweep`` all runs trained at once by
-    :func:`cae_core.sweep.fit_sweep`, else one :func:`train` per lam (lazily, so a progress bar can advance
-    between runs). ``make_model(lam)`` builds a fresh model whose initial weights
-    depend only on the seed (:func:`build_model`), so both ways train the same runs."""
-    if sweep:
-        from cae_core.sweep import fit_sweep
+def checkpoint_options(checkpoints: Checkpoints | None, label: str) -> dict:
+    """``train``'s checkpoint options for the run ``label`` (none without ``checkpoints``)."""
+    if checkpoints is None:
+        return {}
+    return {"checkpoint": checkpoints.folder(label), "resume": checkpoints.resume}
 
-        res = fit_sweep(make_model, data, list(lams), [seed], steps=steps, batch_size=batch_size,
-                        n_paired=n_paired, lr=LR, device=device, log_every=log_every_for(steps), progress=False)
-        yield from zip(lams, res.models, res.histories)       # lam-major; one seed -> one run per lam
-        return
-    for lam in lams:
-        model = make_model(lam)
-        yield lam, model, train(model, data, steps=steps, batch_size=batch_size, n_paired=n_paired, seed=seed,
-                                device=device)
+
+def swept_runs(make_model: Callable[[float], object], data, lams: Sequence[float], *, steps: int,
+               batch_size: int, seed: int, device: str, n_paired: int | None = None, lr: float = LR,
+               dtype="float32") -> list[tuple]:
+    """``[(lam, trained model, history)]`` for each lam in order, all runs trained at once by
+    :func:`cae_core.sweep.fit_sweep` (``--sweep``): the runs of one :func:`train` per lam, to rounding.
+    ``make_model(lam)`` builds a fresh model whose initial weights depend only on the seed (:func:`build_model`)."""
+    from cae_core.sweep import fit_sweep
+
+    res = fit_sweep(make_model, data, list(lams), [seed], steps=steps, batch_size=batch_size, n_paired=n_paired,
+                    lr=lr, device=device, dtype=dtype, log_every=log_every_for(steps), progress=False)
+    return list(zip(lams, res.models, res.histories))       # lam-major; one seed -> one run per lam
+
+
+def _single_threaded(fn: Callable, item):
+    """``fn(item)`` with one torch and one BLAS thread, as :func:`cae_experiments.runner.run_experiment` runs an
+    experiment here (on a cluster worker too)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return fn(item)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def mapped_runs(fn: Callable, items: Sequence, scheduler: str | None) -> Iterator:
+    """``fn(item)`` for each independent run ``item``, in order: here (``scheduler=None``) or on Dask distributed
+    (:func:`cae_experiments.distributed.map_runs`; each run single-threaded on its worker)."""
+    from cae_experiments.distributed import map_runs
+
+    if scheduler is None:
+        return map_runs(fn, items)
+    return map_runs(functools.partial(_single_threaded, fn), items, scheduler=scheduler)
 
 
 def record(label: str, model, history: Mapping, final: Mapping | None = None, *, per_arm: bool = True,

@@ -20,45 +20,53 @@ which a coupling that compares whitened codes, such as fc or wmse, leaves free).
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record, train
+from cae_experiments.common import Checkpoints, RunConfig, build_model, checkpoint_options, mapped_runs, record, train
 from cae_experiments.evaluation import aligned_knn_accuracy, knn_accuracy
 
 NAME = "couplings"
-LAM = 1.0
-#: (label, latent_norm, coupling, lam); the first panel is the uncoupled reference (lam = 0).
-PANELS = (("uncoupled", "none", "mse", 0.0), ("mse", "none", "mse", LAM), ("bn+mse", "batchnorm", "mse", LAM),
-          ("fc", "none", "fc", LAM), ("msv", "none", "msv", LAM), ("vicreg", "none", "vicreg", LAM),
-          ("barlow_twins", "none", "barlow_twins", LAM), ("wmse", "none", "wmse", LAM), ("dcca", "none", "dcca", LAM))
-FULL = {"steps": 3000, "arm": "mnist_arm(image_size=8, latent_dim=2)"}
-QUICK = {"steps": 300, "arm": "mlp_arm(64, 2, widths=(32, 32))"}
-HELD_OUT = 0.3
-N_NEIGHBORS = 5
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "seed": seed, "device": device, "quick": quick,
-            "arm": size["arm"], "latent_dim": 2, "lam": LAM, "batch_size": 150, "n_paired": 150, "lr": 1e-3,
-            "dtype": "float32", "data": "sklearn digits, same image to both arms (cae_core.data.digits_same_image)",
-            "panels": [{"label": a, "latent_norm": n, "coupling": c, "lam": lam} for a, n, c, lam in PANELS],
-            "held_out_fraction": HELD_OUT,
-            "knn_neighbors": N_NEIGHBORS}
+@dataclass(frozen=True)
+class Config(RunConfig):
+    """Every setting of a couplings-panel run (``metrics["config"]`` is ``asdict`` of it)."""
+    steps: int = 3000
+    arm: str = "mnist_arm"                     # "mnist_arm" (image_size 8) or "mlp_arm" (64 -> mlp_widths -> 2)
+    mlp_widths: tuple[int, ...] = (32, 32)
+    latent_dim: int = 2
+    lam: float = 1.0
+    #: (label, latent_norm, coupling, coupled): a coupled panel trains with ``lam``, the first panel is the
+    #: uncoupled reference (lam = 0)
+    panels: tuple[tuple[str, str, str, bool], ...] = (
+        ("uncoupled", "none", "mse", False), ("mse", "none", "mse", True), ("bn+mse", "batchnorm", "mse", True),
+        ("fc", "none", "fc", True), ("msv", "none", "msv", True), ("vicreg", "none", "vicreg", True),
+        ("barlow_twins", "none", "barlow_twins", True), ("wmse", "none", "wmse", True), ("dcca", "none", "dcca", True))
+    batch_size: int = 150
+    held_out_fraction: float = 0.3
+    knn_neighbors: int = 5
 
 
-def _make_arm(quick: bool):
+FULL = Config()
+QUICK = replace(FULL, steps=300, arm="mlp_arm", quick=True)
+
+
+def _make_arm(cfg: Config):
     from cae_core import mlp_arm, mnist_arm
 
-    if quick:
-        return lambda: mlp_arm(64, 2, (32, 32))
-    return lambda: mnist_arm(8, 2)
+    if cfg.arm == "mlp_arm":
+        return lambda: mlp_arm(64, cfg.latent_dim, cfg.mlp_widths)
+    if cfg.arm == "mnist_arm":
+        return lambda: mnist_arm(8, cfg.latent_dim)
+    raise ValueError(f"Config.arm must be 'mnist_arm' or 'mlp_arm', got {cfg.arm!r}")
 
 
-def code_metrics(model, data, held_out: np.ndarray) -> dict:
+def code_metrics(model, data, held_out: np.ndarray, n_neighbors: int) -> dict:
     """Whole-data metrics of a trained model (see module docstring). ``held_out``: boolean mask (N,)."""
     from cae_core.diagnostics import batch_diagnostics
 
@@ -71,42 +79,54 @@ def code_metrics(model, data, held_out: np.ndarray) -> dict:
         diag = batch_diagnostics(z)
         for key in ("max_code_norm", "mean_code_norm", "effective_rank", "max_abs_corr", "lambda_min"):
             out[f"{key}_{i}"] = diag[key]
-        out[f"knn_within_{i}"] = knn_accuracy(z[ref], y[ref], z[qry], y[qry], N_NEIGHBORS)
-    out["knn_across_0_from_1"] = knn_accuracy(codes[1][ref], y[ref], codes[0][qry], y[qry], N_NEIGHBORS)
-    out["knn_across_1_from_0"] = knn_accuracy(codes[0][ref], y[ref], codes[1][qry], y[qry], N_NEIGHBORS)
+        out[f"knn_within_{i}"] = knn_accuracy(z[ref], y[ref], z[qry], y[qry], n_neighbors)
+    out["knn_across_0_from_1"] = knn_accuracy(codes[1][ref], y[ref], codes[0][qry], y[qry], n_neighbors)
+    out["knn_across_1_from_0"] = knn_accuracy(codes[0][ref], y[ref], codes[1][qry], y[qry], n_neighbors)
     out["knn_across_aligned_0_from_1"] = aligned_knn_accuracy(codes[0][ref], codes[1][ref], y[ref], codes[0][qry],
-                                                              y[qry], N_NEIGHBORS)
+                                                              y[qry], n_neighbors)
     return out, codes
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None) -> dict:
+def _held_out(cfg: Config, n: int) -> np.ndarray:
+    held_out = np.zeros(n, dtype=bool)
+    held_out[np.random.default_rng(cfg.seed).choice(n, int(round(cfg.held_out_fraction * n)), replace=False)] = True
+    return held_out
+
+
+def one_run(cfg: Config, checkpoints: Checkpoints | None, panel: tuple) -> dict:
+    """The run of one panel (label, latent_norm, coupling, coupled): its metrics.json entry (with ``error`` if
+    training failed, e.g. msv/fc on a singular batch: recorded, not hidden)."""
     from cae_core.data import digits_same_image
 
-    cfg = config(steps, seed, device, quick)
+    label, latent_norm, coupling, coupled = panel
+    lam = cfg.lam if coupled else 0.0
     data = digits_same_image()
-    rng = np.random.default_rng(seed)
-    held_out = np.zeros(data.n_paired, dtype=bool)
-    held_out[rng.choice(data.n_paired, int(round(HELD_OUT * data.n_paired)), replace=False)] = True
+    model = build_model(_make_arm(cfg), 2, latent_norm=latent_norm, coupling=coupling, lam=lam, seed=cfg.seed)
+    try:
+        hist = train(model, data, steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device,
+                     lr=cfg.lr, dtype=cfg.dtype, **checkpoint_options(checkpoints, label))
+    except (ValueError, FloatingPointError) as exc:
+        return {"label": label, "lam": lam, "coupling": coupling, "latent_norm": latent_norm,
+                "history": {}, "final": {}, "error": f"{type(exc).__name__}: {exc}"}
+    final, codes = code_metrics(model, data, _held_out(cfg, data.n_paired), cfg.knn_neighbors)
+    return record(label, model, hist, final, codes_arm0=np.round(codes[0], 3).tolist())
+
+
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None,
+        scheduler: str | None = None) -> dict:
+    """One run per panel (on Dask distributed with a ``scheduler``)."""
+    from cae_core.data import digits_same_image
+
     if progress is not None:
-        progress.start(len(PANELS))
+        progress.start(len(cfg.panels))
     runs = []
-    for label, latent_norm, coupling, lam in PANELS:
-        model = build_model(_make_arm(quick), 2, latent_norm=latent_norm, coupling=coupling, lam=lam, seed=seed)
-        try:
-            hist = train(model, data, steps=cfg["steps"], batch_size=cfg["batch_size"], seed=seed, device=device)
-        except (ValueError, FloatingPointError) as exc:   # e.g. msv/fc on a singular batch: record, don't hide
-            runs.append({"label": label, "lam": lam, "coupling": coupling, "latent_norm": latent_norm,
-                         "history": {}, "final": {}, "error": f"{type(exc).__name__}: {exc}"})
-            if progress is not None:
-                progress.advance(f"{label} FAILED")
-            continue
-        final, codes = code_metrics(model, data, held_out)
-        runs.append(record(label, model, hist, final,
-                           codes_arm0=np.round(codes[0], 3).tolist()))
+    for panel, run_ in zip(cfg.panels, mapped_runs(functools.partial(one_run, cfg, checkpoints), cfg.panels,
+                                                    scheduler)):
+        runs.append(run_)
         if progress is not None:
-            progress.advance(label)
-    return {"experiment": NAME, "config": cfg, "runs": runs, "labels": np.asarray(data.labels).tolist(),
-            "table": [_row(r) for r in runs]}
+            progress.advance(panel[0] + (" FAILED" if run_.get("error") else ""))
+    return {"experiment": NAME, "config": asdict(cfg), "runs": runs,
+            "labels": np.asarray(digits_same_image().labels).tolist(), "table": [_row(r) for r in runs]}
 
 
 def _row(r: dict) -> dict:

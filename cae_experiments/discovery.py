@@ -67,7 +67,8 @@ the same free regions of the common layout of the shared types (discovery_codes.
 15 sits in arm B, 13 where 14 sits); at seeds 1 and 2 they do not (nn 0.1-0.3) and the test is positive. Two
 checks of this mechanism: (i) diagnostic in every run: with only the other subset's SHARED types as reference
 the specific cells are far in every seed (D = 0.93/0.93, 0.37/0.41, 0.74/0.86 at seeds 0/1/2, all p < 1e-6);
-(ii) with no specific type in B (``run(only_in={12: "A", 13: "A"})``, types 14 and 15 shared; seed 0, full size)
+(ii) with no specific type in B (``run(replace(FULL, types_only_in={"12": "A", "13": "A"}))``, types 14 and 15
+shared; seed 0, full size)
 the paper's test is positive: A -> B D = 0.69, p = 1.5e-27 (median 0.091 vs 0.025). So the held-out NN test in a
 coupled 2-D code detects "absent from the other subset" only when the other subset's own specific types do not
 happen to fill the same free region; which happens is the draw of the seed. The outcome is also fragile to
@@ -76,45 +77,67 @@ coupled p = 0.078 and 0.10 (seed 1: 6e-7 and 1e-3; seed 2 as above).
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record, train
+from cae_experiments.common import Checkpoints, RunConfig, build_model, checkpoint_options, record, train
 from cae_experiments.evaluation import correlation_pruned, hungarian_pairs, ks_two_sample, nearest_neighbor
 
 NAME = "discovery"
-N_TYPES = 16
-#: type -> the only subset that has it (the paper: two types only in A, two only in B)
-ONLY_IN = {12: "A", 13: "A", 14: "B", 15: "B"}
-FULL = {"steps": 6000, "pairing_steps": 3000, "warm_steps": 3000, "n": 6000}
-QUICK = {"steps": 300, "pairing_steps": 300, "warm_steps": 300, "n": 2400}
-HELD_OUT = 0.1
-PAIR_QUANTILE = 0.5
-COUPLING_OPTIONS = {"floor": 1e-2}
 #: the representations the held-out test runs on, the coupled code last
 REPRESENTATIONS = ("latent", "features", "pairing AE", "warm start", "coupled")
 #: diagnostic: the coupled code with only the other subset's shared-type cells as the reference
 SHARED_ONLY = "coupled, shared types of the other subset as reference"
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool, only_in: dict = ONLY_IN) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "pairing_steps": size["pairing_steps"],
-            "warm_steps": size["warm_steps"], "seed": seed, "device": device, "quick": quick,
-            "n_cells": size["n"], "n_types": N_TYPES, "types_only_in": {str(t): s for t, s in only_in.items()},
-            "held_out_fraction": HELD_OUT, "pair_correlation_quantile": PAIR_QUANTILE,
-            "data": f"synthetic_multimodal(latent_dim=5, noise=0.3, type_spread=0.3, n_types={N_TYPES}), "
-                    "modality 0",
-            "data_latent_dim": 5, "in_dim": 50, "latent_dim": 2, "widths": [100, 100, 100, 100],
-            "latent_norm": "batchnorm", "coupling": "msv", "coupling_options": COUPLING_OPTIONS, "lam": 1.0,
-            "alphas": [1.0, 1.0], "batch_size": 500, "n_paired": 200, "lr": 1e-3, "dtype": "float32"}
+@dataclass(frozen=True)
+class Config(RunConfig):
+    """Every setting of a discovery run (``metrics["config"]`` is ``asdict`` of it)."""
+    steps: int = 6000                           # coupled training
+    pairing_steps: int = 3000                   # the pairing autoencoder
+    warm_steps: int = 3000                      # the warm-start autoencoder
+    n_cells: int = 6000
+    n_types: int = 16
+    #: type -> the only subset that has it (the paper: two types only in A, two only in B); keys are the type
+    #: indices as strings (as in metrics.json)
+    types_only_in: dict = field(default_factory=lambda: {"12": "A", "13": "A", "14": "B", "15": "B"})
+    held_out_fraction: float = 0.1
+    pair_correlation_quantile: float = 0.5
+    data_latent_dim: int = 5                    # synthetic_multimodal, modality 0: latent, noise, type spread
+    data_noise: float = 0.3
+    type_spread: float = 0.3
+    in_dim: int = 50
+    latent_dim: int = 2
+    widths: tuple[int, ...] = (100, 100, 100, 100)
+    latent_norm: str = "batchnorm"
+    coupling: str = "msv"
+    coupling_floor: float = 1e-2                # the Patch-seq code's msv denominator floor
+    lam: float = 1.0
+    alphas: tuple[float, ...] = (1.0, 1.0)
+    batch_size: int = 500
+    n_paired: int = 200
+
+    def only_in(self) -> dict[int, str]:
+        """:attr:`types_only_in` with int keys, checked."""
+        only = self.types_only_in
+        if not (isinstance(only, dict) and only and all(
+                str(t).isdigit() and 0 <= int(t) < self.n_types and s in ("A", "B") for t, s in only.items())):
+            raise ValueError(f"types_only_in must be a non-empty dict {{type in [0, {self.n_types}): 'A' or 'B'}}, "
+                             f"got {only!r}")
+        return {int(t): s for t, s in only.items()}
 
 
-def make_subsets(y: np.ndarray, seed: int, only_in: dict = ONLY_IN) -> dict:
+FULL = Config()
+QUICK = replace(FULL, steps=300, pairing_steps=300, warm_steps=300, n_cells=2400, quick=True)
+
+
+def make_subsets(y: np.ndarray, seed: int, only_in: dict, held_out: float) -> dict:
     """Split cells (labels ``y: (N,)``) into subsets A and B -- the types of ``only_in`` go to one subset only,
-    every other cell to A or B with probability 1/2 -- and hold back HELD_OUT of every type in each subset.
+    every other cell to A or B with probability 1/2 -- and hold back a fraction ``held_out`` of every type in each
+    subset.
     Returns index arrays {A_train, A_test, B_train, B_test}."""
     rng = np.random.default_rng(seed)
     side = np.where(rng.random(len(y)) < 0.5, "A", "B")
@@ -125,7 +148,7 @@ def make_subsets(y: np.ndarray, seed: int, only_in: dict = ONLY_IN) -> dict:
         train_rows, test_rows = [], []
         for t in np.unique(y[side == s]):
             rows = rng.permutation(np.flatnonzero((side == s) & (y == t)))
-            k = int(round(HELD_OUT * len(rows)))
+            k = int(round(held_out * len(rows)))
             test_rows.append(rows[:k])
             train_rows.append(rows[k:])
         out[f"{s}_train"], out[f"{s}_test"] = np.concatenate(train_rows), np.concatenate(test_rows)
@@ -157,65 +180,64 @@ def held_out_test(own_test: np.ndarray, own_labels: np.ndarray, other_train: np.
     return out
 
 
-def _single_autoencoder(X: np.ndarray, rows: np.ndarray, make_arm, steps: int, cfg: dict, seed: int, device: str):
+def _single_autoencoder(X: np.ndarray, rows: np.ndarray, make_arm, steps: int, cfg: Config, seed: int,
+                        checkpoint: dict):
     """One autoencoder on ``X[rows]``: a 2-arm model with lam = 0 fed the same cells twice (arm 0 is used)."""
     from cae_core import PairedDataset
 
-    model = build_model(make_arm, 2, latent_norm=cfg["latent_norm"], coupling="mse", lam=0.0, seed=seed)
-    hist = train(model, PairedDataset([X[rows], X[rows]]), steps=steps, batch_size=cfg["batch_size"], seed=seed,
-                 device=device)
+    model = build_model(make_arm, 2, latent_norm=cfg.latent_norm, coupling="mse", lam=0.0, seed=seed)
+    hist = train(model, PairedDataset([X[rows], X[rows]]), steps=steps, batch_size=cfg.batch_size, seed=seed,
+                 device=cfg.device, lr=cfg.lr, dtype=cfg.dtype, **checkpoint)
     return model, hist
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None,
-        only_in: dict = ONLY_IN) -> dict:
-    """The protocol above. ``only_in``: {type: "A" or "B"} (default ONLY_IN; the mechanism check of the
-    docstring passes {12: "A", 13: "A"}, so that B has no specific type)."""
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None) -> dict:
+    """The protocol above. ``cfg.types_only_in``: {type: "A" or "B"} (the mechanism check of the docstring uses
+    ``replace(cfg, types_only_in={"12": "A", "13": "A"})``, so that B has no specific type)."""
     from cae_core import PairedDataset, mlp_arm
     from cae_core.data import synthetic_multimodal
 
-    if not (isinstance(only_in, dict) and only_in and all(
-            isinstance(t, int) and not isinstance(t, bool) and 0 <= t < N_TYPES and s in ("A", "B")
-            for t, s in only_in.items())):
-        raise ValueError(f"only_in must be a non-empty dict {{type in [0, {N_TYPES}): 'A' or 'B'}}, got {only_in!r}")
-    cfg = config(steps, seed, device, quick, only_in)
-    source = synthetic_multimodal(n=cfg["n_cells"], k=2, latent_dim=cfg["data_latent_dim"], dims=(cfg["in_dim"], 1),
-                                  noise=0.3, n_types=N_TYPES, type_spread=0.3, seed=seed)
+    only_in = cfg.only_in()
+    seed = cfg.seed
+    source = synthetic_multimodal(n=cfg.n_cells, k=2, latent_dim=cfg.data_latent_dim, dims=(cfg.in_dim, 1),
+                                  noise=cfg.data_noise, n_types=cfg.n_types, type_spread=cfg.type_spread, seed=seed)
     X, y, H = source.modalities[0], np.asarray(source.labels), source.info["latent"]
-    idx = make_subsets(y, seed, only_in)
-    make_arm = lambda: mlp_arm(cfg["in_dim"], cfg["latent_dim"], tuple(cfg["widths"]))
+    idx = make_subsets(y, seed, only_in, cfg.held_out_fraction)
+    make_arm = lambda: mlp_arm(cfg.in_dim, cfg.latent_dim, cfg.widths)
     if progress is not None:
         progress.start(3)
 
     # 2. pairing autoencoder on all training cells of A and B; Hungarian pairs per shared type; pruning
     everyone = np.concatenate([idx["A_train"], idx["B_train"]])
-    pairing, hist_pairing = _single_autoencoder(X, everyone, make_arm, cfg["pairing_steps"], cfg, seed, device)
+    pairing, hist_pairing = _single_autoencoder(X, everyone, make_arm, cfg.pairing_steps, cfg, seed,
+                                                checkpoint_options(checkpoints, "pairing autoencoder"))
     if progress is not None:
         progress.advance("pairing autoencoder")
     code = lambda m, rows: m.encode([X[rows]] * 2)[0]
     ia, ib = hungarian_pairs(code(pairing, idx["A_train"]), y[idx["A_train"]],
                              code(pairing, idx["B_train"]), y[idx["B_train"]])
     A_hung, B_hung = idx["A_train"][ia], idx["B_train"][ib]
-    keep = correlation_pruned(X[A_hung], X[B_hung], y[A_hung], PAIR_QUANTILE)
+    keep = correlation_pruned(X[A_hung], X[B_hung], y[A_hung], cfg.pair_correlation_quantile)
     A_pair, B_pair = A_hung[keep], B_hung[keep]
     A_rest, B_rest = np.setdiff1d(idx["A_train"], A_pair), np.setdiff1d(idx["B_train"], B_pair)
 
     # 4. warm-start autoencoder on the paired cells only (both members of every pair)
-    warm, hist_warm = _single_autoencoder(X, np.concatenate([A_pair, B_pair]), make_arm, cfg["warm_steps"], cfg,
-                                          seed + 1, device)
+    warm, hist_warm = _single_autoencoder(X, np.concatenate([A_pair, B_pair]), make_arm, cfg.warm_steps, cfg,
+                                          seed + 1, checkpoint_options(checkpoints, "warm-start autoencoder"))
     if progress is not None:
         progress.advance("warm-start autoencoder")
 
     # 5. both arms from the warm start, coupled training on batches of 500 per subset, 200 paired
     data = PairedDataset([X[A_pair], X[B_pair]], unpaired=[X[A_rest], X[B_rest]], labels=y[A_pair],
                          unpaired_labels=[y[A_rest], y[B_rest]])
-    model = build_model(make_arm, 2, latent_norm=cfg["latent_norm"], coupling=cfg["coupling"], lam=cfg["lam"],
-                        seed=seed, coupling_options=COUPLING_OPTIONS)
+    model = build_model(make_arm, 2, latent_norm=cfg.latent_norm, coupling=cfg.coupling, lam=cfg.lam,
+                        seed=seed, coupling_options={"floor": cfg.coupling_floor}, alphas=cfg.alphas)
     for arm, norm in zip(model.arms, model.norms):
         arm.load_state_dict(warm.arms[0].state_dict())
         norm.load_state_dict(warm.norms[0].state_dict())
-    hist = train(model, data, steps=cfg["steps"], batch_size=cfg["batch_size"], n_paired=cfg["n_paired"],
-                 seed=seed, device=device)
+    hist = train(model, data, steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired,
+                 seed=seed, device=cfg.device, lr=cfg.lr, dtype=cfg.dtype,
+                 **checkpoint_options(checkpoints, "coupled"))
     if progress is not None:
         progress.advance("coupled")
 
@@ -249,7 +271,7 @@ def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: boo
             record("warm-start autoencoder (lam=0, paired cells)", warm, hist_warm),
             record("coupled (warm start)", model, hist, {"n_pairs": int(len(A_pair))})]
     count = lambda rows: {str(t): int(np.sum(y[rows] == t)) for t in np.unique(y[rows])}
-    return {"experiment": NAME, "config": cfg, "runs": runs, "pairs_per_type": count(A_pair),
+    return {"experiment": NAME, "config": asdict(cfg), "runs": runs, "pairs_per_type": count(A_pair),
             "hungarian_pairs_per_type": count(A_hung),
             "n_cells": {**{k: int(len(v)) for k, v in idx.items()}, "pairs": int(len(A_pair)),
                         "A_unpaired": int(len(A_rest)), "B_unpaired": int(len(B_rest))},

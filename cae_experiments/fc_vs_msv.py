@@ -12,36 +12,53 @@ Standard error: sample standard deviation over seeds (ddof 1) / sqrt(n).
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record, train
+from cae_experiments.common import Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record, train
 from cae_experiments.lambda_tradeoff import split
 
 NAME = "fc-vs-msv"
-COUPLINGS = ("fc", "msv")
-FULL = {"steps": 1500, "dims": (2, 10, 50), "batches": (25, 50, 100, 200, 800), "seeds": 3, "dim_batch": 400}
-QUICK = {"steps": 100, "dims": (2, 10), "batches": (25,), "seeds": 2, "dim_batch": 200}
-BATCH_SWEEP_DIM = 10
-LAM = 1.0
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "seed": seed, "device": device, "quick": quick,
-            "couplings": list(COUPLINGS), "latent_dims": list(size["dims"]), "batch_sizes": list(size["batches"]),
-            "dim_sweep_batch": size["dim_batch"], "batch_sweep_dim": BATCH_SWEEP_DIM, "n_seeds": size["seeds"],
-            "seeds": [seed + s for s in range(size["seeds"])], "lam": LAM, "latent_norm": "batchnorm",
-            "n_samples": 2000, "validation_fraction": 0.2, "in_dim": 100, "widths": [64, 64],
-            "data": "synthetic_multimodal(latent_dim=10, noise=0.3, n_types=5)", "lr": 1e-3, "dtype": "float32"}
+@dataclass(frozen=True)
+class Config(SyntheticConfig):
+    """Every setting of an fc-vs-msv run (``metrics["config"]`` is ``asdict`` of it). The runs use the seeds
+    ``seed, seed + 1, ..., seed + n_seeds - 1`` (:func:`seeds`)."""
+    steps: int = 1500
+    n_samples: int = 2000
+    in_dim: int = 100
+    data_latent_dim: int = 10
+    data_noise: float = 0.3
+    couplings: tuple[str, ...] = ("fc", "msv")
+    latent_dims: tuple[int, ...] = (2, 10, 50)         # the d sweep, at batch dim_sweep_batch
+    dim_sweep_batch: int = 400
+    batch_sizes: tuple[int, ...] = (25, 50, 100, 200, 800)   # the batch sweep, at d = batch_sweep_dim
+    batch_sweep_dim: int = 10
+    n_seeds: int = 3
+    lam: float = 1.0
+    latent_norm: str = "batchnorm"
+    validation_fraction: float = 0.2
+    widths: tuple[int, ...] = (64, 64)
 
 
-def grid(cfg: dict) -> list[tuple[str, int, int]]:
+FULL = Config()
+QUICK = replace(FULL, steps=100, latent_dims=(2, 10), dim_sweep_batch=200, batch_sizes=(25,), n_seeds=2, quick=True)
+
+
+def seeds(cfg: Config) -> list[int]:
+    """The seeds of the runs of every cell."""
+    return [cfg.seed + s for s in range(cfg.n_seeds)]
+
+
+def grid(cfg: Config) -> list[tuple[str, int, int]]:
     """(sweep, latent_dim, batch_size) cells: the d sweep at batch 400, then the batch sweep at d = 10."""
-    cells = [("latent_dim", d, cfg["dim_sweep_batch"]) for d in cfg["latent_dims"]]
-    return cells + [("batch_size", cfg["batch_sweep_dim"], b) for b in cfg["batch_sizes"]]
+    cells = [("latent_dim", d, cfg.dim_sweep_batch) for d in cfg.latent_dims]
+    return cells + [("batch_size", cfg.batch_sweep_dim, b) for b in cfg.batch_sizes]
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -52,44 +69,56 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None) -> dict:
-    from cae_core import mlp_arm
-    from cae_core.data import synthetic_multimodal
+def _datasets(cfg: Config):
+    return split(cfg.synthetic_data(), cfg.validation_fraction, cfg.seed)
 
-    cfg = config(steps, seed, device, quick)
-    data = synthetic_multimodal(n=cfg["n_samples"], k=2, latent_dim=10, dims=(cfg["in_dim"],) * 2, noise=0.3,
-                                seed=seed)
-    train_data, val_data = split(data, cfg["validation_fraction"], seed)
-    cells = grid(cfg)
+
+def one_run(cfg: Config, checkpoints: Checkpoints | None, item: tuple) -> tuple[dict, float | None, str | None]:
+    """The run ``(sweep, d, B, coupling, seed)``: (metrics.json entry, validation C_recon or None, error or None);
+    a run that fails (e.g. a numerically singular batch covariance) is recorded with its error, not dropped."""
+    from cae_core import mlp_arm
+
+    sweep, d, b, coupling, s = item
+    train_data, val_data = _datasets(cfg)
+    label = f"{coupling} d={d} B={b} seed={s}"
+    model = build_model(lambda: mlp_arm(cfg.in_dim, d, cfg.widths), 2, latent_norm=cfg.latent_norm,
+                        coupling=coupling, lam=cfg.lam, seed=s)
+    try:
+        hist = train(model, train_data, steps=cfg.steps, batch_size=b, seed=s, device=cfg.device, lr=cfg.lr,
+                     dtype=cfg.dtype, **checkpoint_options(checkpoints, f"{sweep} {label}"))
+        recon = model.reconstruct(val_data)
+        val = float(sum(np.mean((x - r) ** 2) for x, r in zip(val_data.modalities, recon)))
+        return (record(label, model, hist, {"val_recon": val}, per_arm=False, sweep=sweep, latent_dim=d,
+                       batch_size=b, seed=s), val, None)
+    except (ValueError, FloatingPointError) as exc:
+        error = f"seed {s}: {type(exc).__name__}: {exc}"
+        return ({"label": label, "lam": cfg.lam, "coupling": coupling, "latent_norm": cfg.latent_norm,
+                 "history": {}, "final": {}, "error": error, "sweep": sweep, "latent_dim": d, "batch_size": b,
+                 "seed": s}, None, error)
+
+
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None,
+        scheduler: str | None = None) -> dict:
+    """The grid: every (cell, coupling, seed) run, one ``fit`` each (on Dask distributed with a ``scheduler``)."""
+    items = [(sweep, d, b, coupling, s) for sweep, d, b in grid(cfg) for coupling in cfg.couplings
+             for s in seeds(cfg)]
     if progress is not None:
-        progress.start(len(cells) * len(COUPLINGS) * len(cfg["seeds"]))
-    runs, results = [], []
-    for sweep, d, b in cells:
-        for coupling in COUPLINGS:
-            values, errors = [], []
-            for s in cfg["seeds"]:
-                label = f"{coupling} d={d} B={b} seed={s}"
-                model = build_model(lambda: mlp_arm(cfg["in_dim"], d, tuple(cfg["widths"])), 2,
-                                    latent_norm="batchnorm", coupling=coupling, lam=LAM, seed=s)
-                try:
-                    hist = train(model, train_data, steps=cfg["steps"], batch_size=b, seed=s, device=device)
-                    recon = model.reconstruct(val_data)
-                    val = float(sum(np.mean((x - r) ** 2) for x, r in zip(val_data.modalities, recon)))
-                    values.append(val)
-                    runs.append(record(label, model, hist, {"val_recon": val}, per_arm=False, sweep=sweep,
-                                       latent_dim=d, batch_size=b, seed=s))
-                except (ValueError, FloatingPointError) as exc:
-                    errors.append(f"seed {s}: {type(exc).__name__}: {exc}")
-                    runs.append({"label": label, "lam": LAM, "coupling": coupling, "latent_norm": "batchnorm",
-                                 "history": {}, "final": {}, "error": errors[-1], "sweep": sweep,
-                                 "latent_dim": d, "batch_size": b, "seed": s})
-                if progress is not None:
-                    progress.advance(label)
-            mean, se = mean_se(values)
-            results.append({"sweep": sweep, "latent_dim": d, "batch_size": b, "coupling": coupling,
-                            "val_recon": values, "mean": mean, "se": se, "errors": errors})
-    return {"experiment": NAME, "config": cfg, "runs": runs, "results": results,
-            "winners": _winners(results), "trivial_val_error": _trivial(val_data)}
+        progress.start(len(items))
+    runs, cells = [], {}
+    for item, (run_, val, error) in zip(items, mapped_runs(functools.partial(one_run, cfg, checkpoints), items,
+                                                            scheduler)):
+        runs.append(run_)
+        values, errors = cells.setdefault(item[:4], ([], []))
+        (values if error is None else errors).append(val if error is None else error)
+        if progress is not None:
+            progress.advance(run_["label"])
+    results = []
+    for (sweep, d, b, coupling), (values, errors) in cells.items():
+        mean, se = mean_se(values)
+        results.append({"sweep": sweep, "latent_dim": d, "batch_size": b, "coupling": coupling,
+                        "val_recon": values, "mean": mean, "se": se, "errors": errors})
+    return {"experiment": NAME, "config": asdict(cfg), "seeds": seeds(cfg), "runs": runs, "results": results,
+            "winners": _winners(results), "trivial_val_error": _trivial(_datasets(cfg)[1])}
 
 
 def _trivial(val_data) -> float:
@@ -136,7 +165,7 @@ def figures(metrics: dict, out_dir) -> list[Path]:
 
 
 def summarize(metrics: dict) -> str:
-    lines = [f"fc-vs-msv (Fig. 1C/D): {metrics['config']['steps']} steps, seeds {metrics['config']['seeds']}, "
+    lines = [f"fc-vs-msv (Fig. 1C/D): {metrics['config']['steps']} steps, seeds {metrics['seeds']}, "
              f"validation C_recon (mean +- SE); predicting the mean gives {metrics['trivial_val_error']:.4f}",
              "  sweep        d    B     fc                 msv                winner"]
     for w in metrics["winners"]:

@@ -6,7 +6,7 @@ the lam = 0 within-modality error of the target modality j, as in the paper. All
 held-out 20 % of the samples (eval mode), the coupling on those too: mean_s ||z_s1 - z_s2||^2 of the eval-mode
 codes (plus the last training-batch value of the trained coupling in the run record).
 
-Setup: two MLP arms 20 -> 32 -> 32 -> p = 3 on ``synthetic_multimodal`` data (2-D shared latent, noise 0.1),
+Setup (:class:`Config`; ``FULL`` and ``QUICK``): two MLP arms 20 -> 32 -> 32 -> p = 3 on ``synthetic_multimodal`` data (2-D shared latent, noise 0.1),
 latent_norm "batchnorm" with coupling "msv" and the Patch-seq code's denominator floor 1e-2 (NOTES.md: under
 batch norm lambda_min(V) <= 1 and -> 0 as the codes collapse, so msv resists the line collapse of Prop. 2),
 Adam lr 1e-3, batches of 100 rows of which 75 are paired (the Patch-seq batches), alpha_i = 1. Every lam run
@@ -16,31 +16,41 @@ batch norm, hence eval-mode code offsets -- see that module's docstring).
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record, trained_runs
+from cae_experiments.common import (Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record,
+                                     swept_runs, train)
 
 NAME = "lambda-tradeoff"
-#: The paper's grid; the full-size run adds 0.01 and 0.1, because on this data (recon ~0.02 per entry, msv
-#: ~0.1) lam = 1 already lets the coupling dominate and the transition happens below it.
-LAMS = (0.0, 1.0, 10.0, 100.0)
-FULL = {"steps": 3000, "n": 2000, "lams": (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)}
-QUICK = {"steps": 400, "n": 800, "lams": LAMS}
-VALIDATION = 0.2
-COUPLING_OPTIONS = {"floor": 1e-2}
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool, sweep: bool = False) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "seed": seed, "device": device, "quick": quick,
-            "lams": list(size["lams"]), "n_samples": size["n"], "validation_fraction": VALIDATION, "in_dim": 20,
-            "latent_dim": 3, "widths": [32, 32], "data": "synthetic_multimodal(latent_dim=2, noise=0.1, n_types=5)",
-            "latent_norm": "batchnorm", "coupling": "msv", "coupling_options": COUPLING_OPTIONS,
-            "batch_size": 100, "n_paired": 75, "lr": 1e-3, "alphas": [1.0, 1.0], "dtype": "float32",
-            "sweep": sweep}
+@dataclass(frozen=True)
+class Config(SyntheticConfig):
+    """Every setting of a lambda-tradeoff run (``metrics["config"]`` is ``asdict`` of it)."""
+    steps: int = 3000
+    n_samples: int = 2000
+    #: the paper's grid {0, 1, 10, 100}; the full-size run adds 0.01 and 0.1, because on this data (recon ~0.02
+    #: per entry, msv ~0.1) lam = 1 already lets the coupling dominate and the transition happens below it
+    lams: tuple[float, ...] = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
+    validation_fraction: float = 0.2
+    latent_dim: int = 3
+    widths: tuple[int, ...] = (32, 32)
+    latent_norm: str = "batchnorm"
+    coupling: str = "msv"
+    coupling_floor: float = 1e-2               # the Patch-seq code's msv denominator floor
+    batch_size: int = 100
+    n_paired: int = 75
+    alphas: tuple[float, ...] = (1.0, 1.0)
+    sweep: bool = False                        # train the lam runs as one fit_sweep
+
+
+FULL = Config()
+QUICK = replace(FULL, steps=400, n_samples=800, lams=(0.0, 1.0, 10.0, 100.0), quick=True)
 
 
 def split(data, fraction: float, seed: int):
@@ -66,30 +76,52 @@ def reconstruction_matrix(model, data) -> np.ndarray:
     return E
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None,
-        sweep: bool = False) -> dict:
-    from cae_core import mlp_arm
-    from cae_core.data import synthetic_multimodal
-    from cae_experiments.runner import check_sweep
+def _datasets(cfg: Config):
+    """(train, validation) split of the experiment's data."""
+    return split(cfg.synthetic_data(), cfg.validation_fraction, cfg.seed)
 
-    check_sweep(NAME, sweep)
-    cfg = config(steps, seed, device, quick, sweep)
-    data = synthetic_multimodal(n=cfg["n_samples"], k=2, latent_dim=2, dims=(cfg["in_dim"],) * 2, noise=0.1,
-                                seed=seed)
-    train_data, val_data = split(data, VALIDATION, seed)
+
+def _make_model(cfg: Config, lam: float):
+    from cae_core import mlp_arm
+
+    return build_model(lambda: mlp_arm(cfg.in_dim, cfg.latent_dim, cfg.widths), 2, latent_norm=cfg.latent_norm,
+                       coupling=cfg.coupling, lam=lam, seed=cfg.seed, coupling_options={"floor": cfg.coupling_floor},
+                       alphas=cfg.alphas)
+
+
+def _record(lam: float, model, hist, val_data) -> dict:
+    E = reconstruction_matrix(model, val_data)
+    z = model.encode(val_data)
+    final = {"recon_matrix": E.tolist(), "val_code_distance": float(np.mean(((z[0] - z[1]) ** 2).sum(axis=1)))}
+    return record(f"lam={lam:g}", model, hist, final)
+
+
+def one_run(cfg: Config, checkpoints: Checkpoints | None, lam: float) -> dict:
+    """The run ``lam``: trained with ``fit``, its metrics.json entry."""
+    train_data, val_data = _datasets(cfg)
+    model = _make_model(cfg, lam)
+    hist = train(model, train_data, steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired,
+                 seed=cfg.seed, device=cfg.device, lr=cfg.lr, dtype=cfg.dtype,
+                 **checkpoint_options(checkpoints, f"lam={lam:g}"))
+    return _record(lam, model, hist, val_data)
+
+
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None,
+        scheduler: str | None = None) -> dict:
+    """The experiment: one ``fit`` per lam (on Dask distributed with a ``scheduler``), or with ``cfg.sweep`` all
+    lam runs as one fit_sweep."""
     if progress is not None:
-        progress.start(len(cfg["lams"]))
+        progress.start(len(cfg.lams))
+    if cfg.sweep:
+        train_data, val_data = _datasets(cfg)
+        records = [_record(lam, model, hist, val_data) for lam, model, hist in swept_runs(
+            functools.partial(_make_model, cfg), train_data, cfg.lams, steps=cfg.steps, batch_size=cfg.batch_size,
+            n_paired=cfg.n_paired, seed=cfg.seed, device=cfg.device, lr=cfg.lr, dtype=cfg.dtype)]
+    else:
+        records = mapped_runs(functools.partial(one_run, cfg, checkpoints), cfg.lams, scheduler)
     runs = []
-    make_model = lambda lam: build_model(lambda: mlp_arm(cfg["in_dim"], cfg["latent_dim"], tuple(cfg["widths"])),
-                                         2, latent_norm="batchnorm", coupling="msv", lam=lam, seed=seed,
-                                         coupling_options=COUPLING_OPTIONS)
-    for lam, model, hist in trained_runs(make_model, train_data, cfg["lams"], sweep=sweep, steps=cfg["steps"],
-                                         batch_size=cfg["batch_size"], n_paired=cfg["n_paired"], seed=seed,
-                                         device=device):
-        E = reconstruction_matrix(model, val_data)
-        z = model.encode(val_data)
-        final = {"recon_matrix": E.tolist(), "val_code_distance": float(np.mean(((z[0] - z[1]) ** 2).sum(axis=1)))}
-        runs.append(record(f"lam={lam:g}", model, hist, final))
+    for lam, run_ in zip(cfg.lams, records):
+        runs.append(run_)
         if progress is not None:
             progress.advance(f"lam={lam:g}")
     base = np.diag(np.asarray(runs[0]["final"]["recon_matrix"]))        # lam = 0 within-modality errors
@@ -98,7 +130,7 @@ def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: boo
         E = np.asarray(r["final"]["recon_matrix"]) / base[None, :]      # column j normalised by modality j
         table.append({"lam": r["lam"], "within": np.diag(E).tolist(), "cross": [E[0, 1], E[1, 0]],
                       "val_code_distance": r["final"]["val_code_distance"]})
-    return {"experiment": NAME, "config": cfg, "runs": runs, "normalised": table,
+    return {"experiment": NAME, "config": asdict(cfg), "runs": runs, "normalised": table,
             "normalisation": "error of modality j divided by the lam = 0 within-modality error of modality j "
                              "(validation split)"}
 

@@ -20,8 +20,8 @@ rho_1 is that of the rows the codes are standardised over, so we compare like wi
 
 Snapshots during training come from stopping and resuming ``fit`` from its checkpoint (bit-identical on CPU):
 each run trains in chunks ``fit(..., steps=t, resume=True)`` to the snapshot steps t. The chunk checkpoint lives
-in a temporary folder, or with ``cae experiment line-collapse --checkpoint DIR`` in the run's folder DIR/run<k>
-(cae_experiments.common.checkpointing); there, after each snapshot, the snapshots so far, the shown codes and
+in a temporary folder, or with ``cae experiment line-collapse --checkpoint DIR`` in the run's folder under DIR
+(cae_experiments.common.Checkpoints, passed to :func:`run`); there, after each snapshot, the snapshots so far, the shown codes and
 the state of the batch rng are saved atomically too (:data:`SNAPSHOT_STATE`), so ``--resume`` after a kill at
 any moment ends with the metrics of an uninterrupted run (tests/test_line_collapse_resume.py).
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,24 +39,32 @@ import torch
 from cae_core.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from cae_experiments import plotting
 from cae_experiments.cca import coupling_floor, top_canonical_correlation
-from cae_experiments.common import build_model, log_every_for, next_run_checkpoint, raw_codes, record
+from cae_experiments.common import Checkpoints, SyntheticConfig, build_model, log_every_for, raw_codes, record
 from cae_theory.statistics import latent_covariance, squared_euclidean_coupling, standardize
 
 NAME = "line-collapse"
-LAMS = (10.0, 0.0)
-FULL = {"steps": 6000, "n": 2000, "snapshots": 30}
-QUICK = {"steps": 800, "n": 1000, "snapshots": 8}
-N_CHECK_BATCHES = 20
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "seed": seed, "device": device, "quick": quick,
-            "lams": list(LAMS), "n_samples": size["n"], "snapshots": size["snapshots"], "in_dim": 32,
-            "latent_dim": 3, "arms": "linear", "data": "synthetic_multimodal(latent_dim=2, noise=0.5, n_types=5)",
-            "noise": 0.5, "latent_norm": "batchnorm (unbiased, eps=1e-10, no affine)", "coupling": "mse",
-            "batch_size": 100, "n_paired": 100, "lr": 1e-3, "dtype": "float64",
-            "check_batches_per_snapshot": N_CHECK_BATCHES}
+@dataclass(frozen=True)
+class Config(SyntheticConfig):
+    """Every setting of a line-collapse run (``metrics["config"]`` is ``asdict`` of it)."""
+    steps: int = 6000
+    dtype: str = "float64"
+    n_samples: int = 2000
+    in_dim: int = 32
+    data_noise: float = 0.5
+    lams: tuple[float, ...] = (10.0, 0.0)       # the coupled run, then the lam = 0 control
+    snapshots: int = 30
+    latent_dim: int = 3
+    latent_norm: str = "batchnorm"              # cae_core's BatchStandardize: unbiased, eps 1e-10, no affine
+    coupling: str = "mse"
+    batch_size: int = 100
+    check_batches_per_snapshot: int = 20
+    n_scatter: int = 400                        # rows whose codes are stored for the start/end scatter plots
+
+
+FULL = Config()
+QUICK = replace(FULL, steps=800, n_samples=1000, snapshots=8, quick=True)
 
 
 def whole_data_state(raw: list[np.ndarray], rho1: float) -> dict:
@@ -94,10 +103,6 @@ def batch_floor_margins(X: list[np.ndarray], raw: list[np.ndarray], batch_size: 
     return out
 
 
-#: Rows of the whole data whose codes are stored for the start/end scatter plots (keeps metrics.json small).
-N_SCATTER = 400
-
-
 #: File next to fit's checkpoint.pt in a run's checkpoint folder: what is computed between the chunks.
 SNAPSHOT_STATE = "snapshots.pt"
 
@@ -116,11 +121,11 @@ def _load_snapshot_state(path: Path, fingerprint: str) -> dict | None:
     return state
 
 
-def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, checkpoints: np.ndarray,
+def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: Config, checkpoints: np.ndarray,
                     shown: np.ndarray, folder, resume: bool, progress=None) -> tuple[list, list, dict]:
-    """Train ``model`` (built from seed cfg["seed"]) to each step of ``checkpoints`` in turn, by ``fit`` resuming
+    """Train ``model`` (built from seed cfg.seed) to each step of ``checkpoints`` in turn, by ``fit`` resuming
     from its checkpoint in ``folder``, and take a snapshot at each (:func:`whole_data_state` and
-    :func:`batch_floor_margins`, drawing the batches from one rng seeded cfg["seed"] + 1). Returns the
+    :func:`batch_floor_margins`, drawing the batches from one rng seeded cfg.seed + 1). Returns the
     snapshots, the standardised arm-1 codes of the rows ``shown`` at the first and last step, and the history.
 
     After each snapshot, the snapshots so far, the shown codes and the rng state are saved atomically to
@@ -133,9 +138,10 @@ def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, che
 
     folder = Path(folder)
     path = folder / SNAPSHOT_STATE
-    fingerprint = json.dumps({**cfg, "lam": model.lam, "snapshot_steps": checkpoints.tolist()}, sort_keys=True)
+    fingerprint = json.dumps({**asdict(cfg), "lam": model.lam, "snapshot_steps": checkpoints.tolist()},
+                             sort_keys=True)
     saved = _load_snapshot_state(path, fingerprint) if resume else None
-    rng = np.random.default_rng(cfg["seed"] + 1)
+    rng = np.random.default_rng(cfg.seed + 1)
     snaps, shown_codes = [], []
     if saved is None:      # a fresh run: fit must not continue from a checkpoint of an earlier one
         for stale in (path, Path(checkpoint_path(folder))):
@@ -146,9 +152,9 @@ def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, che
         rng.bit_generator.state = saved["rng"]
 
     def train_to(t: int) -> dict:
-        return fit(model, data, steps=t, batch_size=cfg["batch_size"], lr=cfg["lr"], seed=cfg["seed"],
-                   device=cfg["device"], dtype=torch.float64, log_every=log_every_for(cfg["steps"]),
-                   progress=False, checkpoint_dir=folder, checkpoint_every=cfg["steps"], resume=True)
+        return fit(model, data, steps=t, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                   device=cfg.device, dtype=cfg.dtype, log_every=log_every_for(cfg.steps),
+                   progress=False, checkpoint_dir=folder, checkpoint_every=cfg.steps, resume=True)
 
     hist = None
     for i, t in enumerate(checkpoints):
@@ -161,7 +167,8 @@ def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, che
             continue
         raw = raw_codes(model, X)
         state = {"step": int(t), **whole_data_state(raw, rho),
-                 "batch_floor_margins": batch_floor_margins(X, raw, cfg["batch_size"], rng, N_CHECK_BATCHES)}
+                 "batch_floor_margins": batch_floor_margins(X, raw, cfg.batch_size, rng,
+                                                            cfg.check_batches_per_snapshot)}
         snaps.append(state)
         if t in (checkpoints[0], checkpoints[-1]):
             shown_codes.append(np.round(standardize(np.stack(raw))[0][shown], 4).tolist())
@@ -172,31 +179,30 @@ def snapshotted_run(model, data, X: list[np.ndarray], rho: float, cfg: dict, che
     return snaps, shown_codes, hist
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None) -> dict:
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None) -> dict:
+    """The experiment. ``checkpoints``: each run trains in chunks through its folder there (and, with
+    ``checkpoints.resume``, continues from it); without, through a temporary folder."""
     from cae_core import linear_arm
-    from cae_core.data import synthetic_multimodal
 
-    cfg = config(steps, seed, device, quick)
-    data = synthetic_multimodal(n=cfg["n_samples"], k=2, latent_dim=2, dims=(cfg["in_dim"],) * 2,
-                                noise=cfg["noise"], seed=seed)
+    data = cfg.synthetic_data()
     X = data.modalities
     rho = top_canonical_correlation(*X)
-    checkpoints = np.unique(np.linspace(0, cfg["steps"], cfg["snapshots"] + 1).round().astype(int))
-    shown = np.random.default_rng(seed).choice(len(X[0]), min(N_SCATTER, len(X[0])), replace=False)
+    steps = np.unique(np.linspace(0, cfg.steps, cfg.snapshots + 1).round().astype(int))
+    shown = np.random.default_rng(cfg.seed).choice(len(X[0]), min(cfg.n_scatter, len(X[0])), replace=False)
     if progress is not None:
-        progress.start(len(LAMS) * (len(checkpoints) - 1))
+        progress.start(len(cfg.lams) * (len(steps) - 1))
     runs = []
-    for lam in LAMS:
-        model = build_model(lambda: linear_arm(cfg["in_dim"], cfg["latent_dim"]), 2, latent_norm="batchnorm",
-                            coupling="mse", lam=lam, seed=seed)
-        model.to(torch.float64)
-        run_checkpoint = next_run_checkpoint()     # None without --checkpoint: a temporary folder
-        with (contextlib.nullcontext(run_checkpoint[0]) if run_checkpoint is not None
+    for lam in cfg.lams:
+        label = f"bn+mse lam={lam:g}"
+        model = build_model(lambda: linear_arm(cfg.in_dim, cfg.latent_dim), 2, latent_norm=cfg.latent_norm,
+                            coupling=cfg.coupling, lam=lam, seed=cfg.seed)
+        model.to(getattr(torch, cfg.dtype))
+        with (contextlib.nullcontext(checkpoints.folder(label)) if checkpoints is not None
               else tempfile.TemporaryDirectory()) as folder:
-            snaps, shown_codes, hist = snapshotted_run(model, data, X, rho, cfg, checkpoints, shown, folder,
-                                                       resume=run_checkpoint is not None and run_checkpoint[1],
+            snaps, shown_codes, hist = snapshotted_run(model, data, X, rho, cfg, steps, shown, folder,
+                                                       resume=checkpoints is not None and checkpoints.resume,
                                                        progress=progress)
-        runs.append(record(f"bn+mse lam={lam:g}", model, hist,
+        runs.append(record(label, model, hist,
                            {"whole_data_coupling": snaps[-1]["coupling"], "whole_data_floor": snaps[-1]["floor"],
                             "whole_data_lambda_min": snaps[-1]["lambda_min"],
                             "whole_data_max_abs_corr": snaps[-1]["max_abs_corr"],
@@ -204,8 +210,8 @@ def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: boo
                            snapshots=snaps, codes_arm0={"start": shown_codes[0], "end": shown_codes[-1]}))
     main = runs[0]["snapshots"]
     gaps = [s["coupling"] - s["floor"] for s in main]
-    n, p = cfg["n_samples"], cfg["latent_dim"]
-    return {"experiment": NAME, "config": cfg, "runs": runs, "scatter_labels": data.labels[shown].tolist(),
+    n, p = cfg.n_samples, cfg.latent_dim
+    return {"experiment": NAME, "config": asdict(cfg), "runs": runs, "scatter_labels": data.labels[shown].tolist(),
             "cca_floor": {"rho_1": rho, "n_rows": n, "p": p,
                           "floor_mean_over_rows": coupling_floor(rho, n, p) / n,
                           "formula": "(N-1)/N * p * (2 - 2 rho_1), in units of cae_core's mse "

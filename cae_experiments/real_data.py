@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from cae_experiments import MissingExtraError
+from cae_experiments.common import Checkpoints, RunConfig
 
 NAME = "real-data"
 #: The optional extra that installs the data (pyproject.toml).
@@ -83,20 +84,15 @@ FIG_DPI = 150
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(RunConfig):
     """Every setting of a real-data run (``metrics["config"]`` is ``asdict`` of it). ``seed`` and ``device``
     apply to every run; parts 1 and 3 train ``steps`` steps with ``lr``/``dtype``/``batch_size``, part 2
     ``gap_steps`` full-batch steps with ``gap_lr``/``gap_dtype`` (its time scale is set by the canonical
     gaps, not by the practitioner runs' budget, so ``cae experiment --steps`` changes ``steps`` only)."""
     steps: int = 3000
-    seed: int = 0
-    device: str = "cpu"
-    quick: bool = False
     views: tuple[str, str] = ("fou", "kar")
     latent_dim: int = 2
     # parts 1 and 3: the practitioner's path (raw features, fit(standardize=True), MLP arms, mini-batches)
-    lr: float = 1e-3
-    dtype: str = "float32"
     widths: tuple[int, ...] = (32, 32)
     batch_size: int = 100
     shrinkage_lams: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
@@ -224,7 +220,7 @@ def _model(dims: tuple[int, int], cfg: Config, arm: str, latent_norm: str, coupl
     return CoupledAutoencoder(arms, latent_norm=latent_norm, coupling=coupling, lam=lam)
 
 
-def _fit(model, data, cfg: Config, label: str, checkpoints, **options) -> dict:
+def _fit(model, data, cfg: Config, label: str, checkpoints: Checkpoints | None, **options) -> dict:
     """``cae_core.fit`` with the experiment's settings (``options`` override FitConfig fields), no progress bar;
     with ``checkpoints`` (``cae experiment --checkpoint``) the run checkpoints to ``checkpoints.folder(label)``."""
     from cae_core import FitConfig, fit
@@ -269,7 +265,7 @@ def _standardized_recon(model, data) -> float:
 # ------------------------------------------------------------------------------------------ parts 1 and 3
 
 def practitioner_run(cfg: Config, data, held_out: np.ndarray, shown: np.ndarray, label: str, latent_norm: str,
-                     coupling: str, lam: float, checkpoints=None) -> dict:
+                     coupling: str, lam: float, checkpoints: Checkpoints | None = None) -> dict:
     """One run of parts 1/3: MLP arms on the raw views with ``fit(standardize=True)``; its metrics.json entry
     with whole-data code measures, reconstruction, k-NN digit accuracy (held-out rows ``held_out``: (N,) bool)
     and the arm-1 codes of the rows ``shown`` (for the scatter plots)."""
@@ -348,7 +344,8 @@ def gap_speed_test(rows: list[dict]) -> dict:
     return {"runs": len(use), "tau": float(res.statistic), "p_value": float(res.pvalue)}
 
 
-def gap_run(cfg: Config, data, n: int, replicate: int, checkpoints=None) -> tuple[dict, dict]:
+def gap_run(cfg: Config, data, n: int, replicate: int, checkpoints: Checkpoints | None = None
+            ) -> tuple[dict, dict]:
     """One run of part 2 on subsample (n, replicate): its metrics.json run entry and its gap-study row."""
     from cae_core import PairedDataset
     from cae_experiments.cca import canonical_correlations
@@ -389,14 +386,9 @@ def gap_run(cfg: Config, data, n: int, replicate: int, checkpoints=None) -> tupl
 
 # --------------------------------------------------------------------------------------------------- run
 
-def run(cfg: Config | None = None, *, progress=None, checkpoints=None, quick: bool = False, **fields) -> dict:
-    """The experiment (module docstring). ``checkpoints``: an object with ``folder(label)`` and ``resume``
-    (cae_experiments.common.Checkpoints) or None. Without ``cfg``, ``quick`` picks QUICK or FULL and ``fields``
-    (steps, seed, device as the runner passes them; None = keep) replace its fields."""
-    if cfg is None:
-        cfg = replace(QUICK if quick else FULL, **{k: v for k, v in fields.items() if v is not None})
-    elif fields or quick:
-        raise TypeError("pass either cfg or quick/steps/seed/device, not both")
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None) -> dict:
+    """The experiment (module docstring): the practitioner runs of parts 1 and 3, then the subsample runs of
+    part 2, one ``fit`` each (each checkpointing to ``checkpoints.folder(label)`` with ``--checkpoint``)."""
     if not isinstance(cfg, Config):
         raise TypeError(f"cfg must be a {__name__}.Config, got {type(cfg).__name__}")
     from cae_experiments.cca import coupling_floor

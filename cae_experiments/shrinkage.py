@@ -4,64 +4,98 @@ the codes shrink toward 0, at no cost in reconstruction.
 Why: E -> beta E, D -> D / beta (Eqs. 3-4) leaves the reconstruction unchanged and multiplies the mse coupling
 by beta^2, so the loss has no minimiser with codes of positive size; gradient descent follows this direction.
 
-Setup: two and three arms on ``synthetic_multimodal`` data (a 2-D shared latent through random nonlinear maps
-into 20 features per modality), MLP arms 20 -> 32 -> 32 -> p = 3 (and back), latent_norm "none", coupling
-"mse", lam in {0, 1, 10, 100}, Adam lr 1e-3, batches of 100 fully paired rows. All lam runs of one k start from
+Setup (:class:`Config`; ``FULL`` and ``QUICK``): two and three arms on ``synthetic_multimodal`` data (a 2-D
+shared latent through random nonlinear maps into 20 features per modality), MLP arms 20 -> 32 -> 32 -> p = 3
+(and back), latent_norm "none", coupling "mse", lam in {0, 1, 10, 100}, Adam lr 1e-3, batches of 100 fully
+paired rows. All lam runs of one k start from
 the same initial weights and see the same batches (same seed), so they differ only in lam. ``sweep=True``
 trains the lam runs of one k as one vectorised model (cae_core.sweep.fit_sweep; equal to rounding).
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from cae_experiments import plotting
-from cae_experiments.common import build_model, record, trained_runs
+from cae_experiments.common import (Checkpoints, SyntheticConfig, build_model, checkpoint_options, mapped_runs, record,
+                                     swept_runs, train)
 
 NAME = "shrinkage"
-LAMS = (0.0, 1.0, 10.0, 100.0)
-ARMS = (2, 3)
-FULL = {"steps": 3000, "n": 1000}
-QUICK = {"steps": 400, "n": 500}
 
 
-def config(steps: int | None, seed: int, device: str, quick: bool, sweep: bool = False) -> dict:
-    size = QUICK if quick else FULL
-    return {"steps": size["steps"] if steps is None else steps, "seed": seed, "device": device, "quick": quick,
-            "lams": list(LAMS), "arms": list(ARMS), "n_samples": size["n"], "in_dim": 20, "latent_dim": 3,
-            "widths": [32, 32], "data": "synthetic_multimodal(latent_dim=2, noise=0.1, n_types=5)",
-            "latent_norm": "none", "coupling": "mse", "batch_size": 100, "n_paired": 100, "lr": 1e-3,
-            "dtype": "float32", "sweep": sweep}
+@dataclass(frozen=True)
+class Config(SyntheticConfig):
+    """Every setting of a shrinkage run (``metrics["config"]`` is ``asdict`` of it)."""
+    steps: int = 3000
+    lams: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
+    arms: tuple[int, ...] = (2, 3)             # numbers of arms k
+    latent_dim: int = 3
+    widths: tuple[int, ...] = (32, 32)
+    latent_norm: str = "none"
+    coupling: str = "mse"
+    batch_size: int = 100
+    n_paired: int = 100
+    sweep: bool = False                        # train the lam runs of one k as one fit_sweep
 
 
-def run(steps: int | None = None, seed: int = 0, device: str = "cpu", quick: bool = False, progress=None,
-        sweep: bool = False) -> dict:
+FULL = Config()
+QUICK = replace(FULL, steps=400, n_samples=500, quick=True)
+
+
+def _make_model(cfg: Config, k: int, lam: float):
     from cae_core import mlp_arm
-    from cae_core.data import synthetic_multimodal
-    from cae_experiments.runner import check_sweep
 
-    check_sweep(NAME, sweep)
-    cfg = config(steps, seed, device, quick, sweep)
+    return build_model(lambda: mlp_arm(cfg.in_dim, cfg.latent_dim, cfg.widths), k, latent_norm=cfg.latent_norm,
+                       coupling=cfg.coupling, lam=lam, seed=cfg.seed)
+
+
+def _label(k: int, lam: float) -> str:
+    return f"k={k}, lam={lam:g}"
+
+
+def _record(k: int, lam: float, model, hist, data) -> dict:
+    recon_all = float(sum(np.mean((x - r) ** 2) for x, r in zip(data.modalities, model.reconstruct(data))))
+    run_ = record(_label(k, lam), model, hist, {"recon_all": recon_all}, k=k)
+    norm = run_["history"]["max_code_norm"]                 # max over arms, per logged step
+    run_["final"]["max_code_norm_ratio"] = norm[-1] / norm[0]
+    return run_
+
+
+def one_run(cfg: Config, checkpoints: Checkpoints | None, item: tuple[int, float]) -> dict:
+    """The run (k, lam): trained with ``fit``, its metrics.json entry."""
+    k, lam = item
+    data, model = cfg.synthetic_data(k), _make_model(cfg, k, lam)
+    hist = train(model, data, steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired, seed=cfg.seed,
+                 device=cfg.device, lr=cfg.lr, dtype=cfg.dtype, **checkpoint_options(checkpoints, _label(k, lam)))
+    return _record(k, lam, model, hist, data)
+
+
+def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = None,
+        scheduler: str | None = None) -> dict:
+    """The experiment: every (k, lam) run, one ``fit`` each (on Dask distributed with a ``scheduler``,
+    :func:`cae_experiments.common.mapped_runs`), or with ``cfg.sweep`` the lam runs of each k as one fit_sweep."""
+    items = [(k, lam) for k in cfg.arms for lam in cfg.lams]
     if progress is not None:
-        progress.start(len(ARMS) * len(LAMS))
+        progress.start(len(items))
+    if cfg.sweep:
+        records = []
+        for k in cfg.arms:
+            data = cfg.synthetic_data(k)
+            for lam, model, hist in swept_runs(functools.partial(_make_model, cfg, k), data, cfg.lams,
+                                               steps=cfg.steps, batch_size=cfg.batch_size, n_paired=cfg.n_paired,
+                                               seed=cfg.seed, device=cfg.device, lr=cfg.lr, dtype=cfg.dtype):
+                records.append(_record(k, lam, model, hist, data))
+    else:
+        records = mapped_runs(functools.partial(one_run, cfg, checkpoints), items, scheduler)
     runs = []
-    for k in ARMS:
-        data = synthetic_multimodal(n=cfg["n_samples"], k=k, latent_dim=2, dims=(cfg["in_dim"],) * k,
-                                    noise=0.1, seed=seed)
-        make_model = lambda lam, k=k: build_model(lambda: mlp_arm(cfg["in_dim"], cfg["latent_dim"],
-                                                                  tuple(cfg["widths"])), k,
-                                                  latent_norm="none", coupling="mse", lam=lam, seed=seed)
-        for lam, model, hist in trained_runs(make_model, data, cfg["lams"], sweep=sweep, steps=cfg["steps"],
-                                             batch_size=cfg["batch_size"], seed=seed, device=device):
-            recon_all = float(sum(np.mean((x - r) ** 2) for x, r in zip(data.modalities, model.reconstruct(data))))
-            run_ = record(f"k={k}, lam={lam:g}", model, hist, {"recon_all": recon_all}, k=k)
-            norm = run_["history"]["max_code_norm"]                 # max over arms, per logged step
-            run_["final"]["max_code_norm_ratio"] = norm[-1] / norm[0]
-            runs.append(run_)
-            if progress is not None:
-                progress.advance(f"k={k} lam={lam:g}")
-    return {"experiment": NAME, "config": cfg, "runs": runs, "comparison": _comparison(runs)}
+    for (k, lam), run_ in zip(items, records):
+        runs.append(run_)
+        if progress is not None:
+            progress.advance(f"k={k} lam={lam:g}")
+    return {"experiment": NAME, "config": asdict(cfg), "runs": runs, "comparison": _comparison(runs)}
 
 
 def _comparison(runs: list[dict]) -> list[dict]:

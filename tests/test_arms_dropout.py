@@ -84,13 +84,3 @@ def test_gradient_is_the_mask_and_eval_is_identity():
 def test_bad_probability(p, exc):
     with pytest.raises(exc, match="p must"):
         Dropout(p)
-
-
-def test_out_fills_the_same_mask_and_checks_its_shape():
-    """out= (fit_sweep's per-run slices) gives exactly the draws of a fresh torch.rand with the same generator."""
-    fresh = scaled_keep_mask((6, 5), 0.4, generator=torch.Generator().manual_seed(2))
-    buf = torch.full((3, 6, 5), -1.0)
-    scaled_keep_mask((6, 5), 0.4, generator=torch.Generator().manual_seed(2), out=buf[1])
-    assert torch.equal(buf[1], fresh) and bool((buf[0] == -1).all())
-    with pytest.raises(ValueError, match="out must have shape"):
-        scaled_keep_mask((6, 4), 0.4, out=buf[1])

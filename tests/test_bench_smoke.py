@@ -1,4 +1,4 @@
-"""Smoke test of ``cae bench`` (cae_cli/bench.py) at tiny size. No timing assertions: timings are measured,
+"""Smoke test of the benchmarks (benchmarks/bench_*.py) and of ``cae bench``, their front, at tiny size. No timing assertions: timings are measured,
 never asserted; what is asserted is the arithmetic the benchmark reports (FLOPs per step against a hand count
 from the layer widths, medians, the JSON it writes) and its handling of bad options."""
 from __future__ import annotations
@@ -7,8 +7,11 @@ import json
 
 import pytest
 
-from cae_cli import bench
+from cae_cli.bench import benchmark_module
 from cae_cli.main import main
+
+bench = benchmark_module("bench_common")
+bench_sweep = benchmark_module("bench_sweep")
 
 
 def linear_flops(widths, B):
@@ -47,7 +50,7 @@ def test_quick_sweep_matches_sequential_and_reports_speedup():
     """Quick sweep section: 4 lam x 2 seeds, 5 steps, float32. The logged losses of the vectorised sweep equal
     the sequential fits to 1e-4 relative (float32 eps 6e-8 per operation, amplified over 5 Adam steps; a wrong
     batch or dropout stream differs at O(1e-2) or more)."""
-    for out in bench.bench_sweep(quick=True, repeats=1).values():
+    for out in bench_sweep.bench_sweep(quick=True, repeats=1).values():
         assert out["max_rel_diff_logged_losses_float32"] <= 1e-4
         assert out["speedup"] > 0 and out["n_seeds"] == 2 and len(out["lams"]) == 4
 
@@ -59,14 +62,18 @@ def test_cli_quick_writes_json_and_table(tmp_path, capsys):
     assert {"machine", "train", "spectral"} <= set(doc)
     assert doc["machine"]["torch_threads"] >= 1 and doc["machine"]["loadavg_end"] is not None
     t = doc["train"]
-    assert set(t["steps_per_s"]) == {"plain", "plain_torch_dropout", "plain_fused_adam", "fit", "fit_log_every_1"}
+    assert set(t["steps_per_s"]) == {"plain", "plain_torch_dropout", "plain_fused_adam", "fit", "fit_log_every_end"}
     assert t["fit_vs_plain"] == pytest.approx(t["steps_per_s"]["fit"]["median"] / t["steps_per_s"]["plain"]["median"])
     assert all(v >= 0 for v in t["peak_memory_mb"].values())
     for row in doc["spectral"]["rows"]:
         assert set(row["methods"]) == {"inverse_iteration", "svdvals", "eigvalsh"}
         # all three are correct here (well-conditioned V), so some method is the fastest correct one
         assert all(m["correct"] for m in row["methods"].values())
-    assert "fit / plain" in capsys.readouterr().out
+    assert "fit (default settings, 2000 steps) / plain" in capsys.readouterr().out
+    c = t["fit_call"]                      # the set-up amortised over a call of fit's default length (arithmetic)
+    plain_step = 1 / t["steps_per_s"]["plain"]["median"]
+    assert c["fit_vs_plain_at_default_steps"] == pytest.approx(
+        2000 * plain_step / (c["setup_seconds"] + 2000 * c["step_seconds"]))
 
 
 @pytest.mark.parametrize("argv, message", [

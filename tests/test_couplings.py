@@ -72,9 +72,10 @@ def np_vicreg(a, b, n, sim=25.0, var=25.0, cov=1.0, eps=1e-4):
 
 
 def np_barlow(a, b, n, lambd=0.0051, eps=1e-5):
+    # the n paired rows are standardised and cross-correlated (cae_core.couplings: partial pairing)
     def bn(z):
         return (z - z.mean(0)) / np.sqrt(z.var(axis=0, ddof=0) + eps)
-    c = bn(a)[:n].T @ bn(b)[:n] / n
+    c = bn(a[:n]).T @ bn(b[:n]) / n
     off = c - np.diag(np.diag(c))
     return np.sum((np.diag(c) - 1) ** 2) + lambd * np.sum(off ** 2)
 
@@ -89,8 +90,10 @@ def np_wmse(a, b, n):
 
 
 def np_dcca(a, b, n, ridge=1e-3):
+    # covariances and cross-covariance of the n paired rows (cae_core.couplings: partial pairing)
     p = a.shape[1]
-    ca, cb = (a - a.mean(0))[:n], (b - b.mean(0))[:n]
+    a, b = a[:n], b[:n]
+    ca, cb = a - a.mean(0), b - b.mean(0)
     Vab = ca.T @ cb / (n - 1)
     Wa = np.linalg.inv(np.real(scipy.linalg.sqrtm(np_cov(a) + ridge * np.eye(p))))
     Wb = np.linalg.inv(np.real(scipy.linalg.sqrtm(np_cov(b) + ridge * np.eye(p))))
@@ -151,6 +154,8 @@ def t(x, requires_grad=False):
 @given(data=pair_of_batches())
 def test_coupling_matches_numpy_transcription(name, data):
     a, b, n = data
+    if name == "dcca":          # canonical correlations of the paired rows need n > p (B >= p + 2 here)
+        n = max(n, a.shape[1] + 1)
     f = C.get(name)
     close(f(t(a), t(b), paired=n), TRANSCRIPTIONS[name](a, b, n))
     close(f(t(a), t(b)), TRANSCRIPTIONS[name](a, b, a.shape[0]))  # paired=None: all rows paired
@@ -188,16 +193,106 @@ def test_different_batch_sizes_with_paired_rows():
 # ------------------------------------------------------------------------------------ paired-rows semantics
 
 
-def test_unpaired_rows_enter_statistics_but_not_distances():
+def test_unpaired_rows_enter_one_arm_statistics_but_not_cross_statistics():
+    """The rule of cae_core.couplings: distances and the cross statistics of barlow_twins and dcca (with the
+    normalisations their bounds rest on) use the paired rows; one-arm statistics use all rows. Oracle: changing
+    only the unpaired rows leaves mse, barlow_twins and dcca bit-identical -- and they equal the coupling of the
+    paired rows alone -- and moves every other coupling to its numpy transcription's new value."""
     rng = np.random.default_rng(4)
     a, b = full_rank_batch(rng, 20, 3), full_rank_batch(rng, 20, 3)
     a2 = a.copy()
     a2[15:] = 10 * rng.standard_normal((5, 3))  # change unpaired rows only
-    assert float(C.mse(t(a), t(b), paired=15)) == float(C.mse(t(a2), t(b), paired=15))
-    for name in ("msv", "fc", "fc_code", "vicreg", "barlow_twins", "wmse", "dcca"):
+    for name in ("mse", "barlow_twins", "dcca"):
+        f = C.get(name)
+        assert float(f(t(a), t(b), paired=15)) == float(f(t(a2), t(b), paired=15)), name
+        close(f(t(a2), t(b), paired=15), float(f(t(a2[:15]), t(b[:15]))))
+    for name in ("msv", "fc", "fc_code", "vicreg", "wmse"):
         before, after = float(C.get(name)(t(a), t(b), paired=15)), float(C.get(name)(t(a2), t(b), paired=15))
         assert before != after, name  # the statistics saw the unpaired rows
         close(after, TRANSCRIPTIONS[name](a2, b, 15))
+
+
+# ------------------------------------------------------------------------------------ ranges under partial pairing
+
+
+def issue12_dcca_examples():
+    """The two batches of issue 12 (seed 0, B = 100, p = 2, 10 paired rows) on which dcca left [-p, 0] when its
+    within-arm covariances came from all rows: -21.5 (unpaired rows 100x smaller) and -16.0 (paired rows 5x
+    larger, ridge 0)."""
+    torch.manual_seed(0)
+    z = torch.randn(100, 2, dtype=F64)
+    z[10:] *= 0.01
+    w = torch.randn(100, 2, dtype=F64)
+    w[:10] *= 5
+    return z, w
+
+
+def test_dcca_stays_in_its_range_on_the_issue_12_examples():
+    """Identical paired codes: every canonical correlation of the pairs is 1, so dcca is -p with ridge 0 and
+    -sum_k l_k / (l_k + ridge) (l_k the eigenvalues of the paired rows' covariance) with the ridge -- closed
+    forms (T = V (V + ridge I)^{-1} for identical arms). Tolerance: the whitening and svdvals of 2 x 2 float64
+    matrices, ~10 eps per entry, times cond(V) <= 1e3 here: 1e-12."""
+    z, w = issue12_dcca_examples()
+    value = float(C.get("dcca")(z, z.clone(), paired=10))
+    lam = np.linalg.eigvalsh(np.cov(z[:10].numpy(), rowvar=False))
+    assert -2.0 <= value <= 0.0
+    assert abs(value - -np.sum(lam / (lam + 1e-3))) <= 1e-12
+    value = float(C.get("dcca", ridge=0.0)(w, w.clone(), paired=10))
+    assert abs(value - -2.0) <= 1e-12 and value >= -2.0 - 1e-12
+
+
+@given(data=pair_of_batches(), spread=st.floats(-3.0, 3.0), ridge=st.sampled_from([0.0, 1e-3, 0.5]))
+@example(data=(issue12_dcca_examples()[0].numpy(), issue12_dcca_examples()[0].numpy(), 10), spread=-2.0,
+         ridge=1e-3)
+def test_dcca_range_under_partial_pairing(data, spread, ridge):
+    """-p <= dcca <= 0 whatever the unpaired rows: they are scaled by 10^spread against the paired rows (the
+    mix of issue 12), in [-p, 0] up to the rounding of svdvals (p * 1e-12)."""
+    a, b, n = data
+    p = a.shape[1]
+    n = max(n, p + 1)
+    a, b = a.copy(), b.copy()
+    a[n:] *= 10.0 ** spread
+    b[n:] *= 10.0 ** -spread
+    for x, y in ((a, b), (a, a.copy())):
+        value = float(C.get("dcca", ridge=ridge)(t(x), t(y), paired=n))
+        assert -p - p * 1e-12 <= value <= 0.0, value
+
+
+def test_barlow_twins_for_identical_paired_codes_ignores_the_unpaired_rows():
+    """Issue 12: identical paired codes gave 157 at p = 2 when the standardisation used all rows. Now c is the
+    correlation matrix of the paired codes with bn_eps, so the value is the closed form
+    sum_a (eps / (v_a + eps))^2 + lambd * sum_{a != b} (C_ab / sqrt((v_a + eps)(v_b + eps)))^2 with v, C the
+    biased (1/n) variances and covariance of the paired rows (numpy), whatever the unpaired rows are; float64
+    rounding of a 10 x 2 product: 1e-12."""
+    z, _ = issue12_dcca_examples()
+    zz = z[:10].numpy()
+    C_ = np.cov(zz, rowvar=False, ddof=0)
+    v = np.diag(C_)
+    corr = C_ / np.sqrt(np.outer(v + 1e-5, v + 1e-5))
+    expected = np.sum((1e-5 / (v + 1e-5)) ** 2) + 0.0051 * (np.sum(corr ** 2) - np.sum(np.diag(corr) ** 2))
+    for unpaired_scale in (0.01, 1.0, 100.0):
+        x = z.clone()
+        x[10:] *= unpaired_scale
+        y = x.clone()
+        y[10:] = torch.randn(90, 2, dtype=F64)       # the other arm's unpaired rows differ
+        value = float(C.barlow_twins(x, y, paired=10))
+        assert abs(value - expected) <= 1e-12, (value, expected)
+        assert 0.0 <= value <= 2 + 0.0051 * 2
+
+
+@given(data=pair_of_batches(), spread=st.floats(-3.0, 3.0))
+def test_bounded_couplings_keep_their_range_under_partial_pairing(data, spread):
+    """barlow_twins in [0, 4 p + lambd p (p - 1)] (|c_ab| <= 1 by Cauchy-Schwarz, so (c_aa - 1)^2 <= 4), wmse in [0, 4] (2 - 2 cos), every
+    other coupling >= 0, with unpaired rows 10^spread times the paired ones (rounding slack 1e-12 * bound)."""
+    a, b, n = data
+    p = a.shape[1]
+    a, b = a.copy(), b.copy()
+    a[n:] *= 10.0 ** spread
+    bounds = {"barlow_twins": 4 * p + 0.0051 * p * (p - 1), "wmse": 4.0}
+    for name in ("mse", "msv", "fc", "fc_code", "vicreg", "barlow_twins", "wmse"):
+        value = float(C.get(name)(t(a), t(b), paired=n))
+        top = bounds.get(name, np.inf)
+        assert -1e-12 * max(1.0, top) <= value <= top * (1 + 1e-12), (name, value)
 
 
 # ------------------------------------------------------------------------------------------------ invariances
@@ -288,6 +383,9 @@ def test_dcca_invariant_under_separate_invertible_maps(data, seed):
     a, b, n = data
     rng = np.random.default_rng(seed)
     p = a.shape[1]
+    # n > p paired rows are needed; with n = p + 1 every canonical correlation is exactly 1 (the centred pairs span
+    # the same p-space) and the value -p is ill-conditioned under the maps, so n >= p + 2 (B >= p + 2 here)
+    n = max(n, p + 2)
     Ta = orthogonal(rng, p) * 10.0 ** rng.uniform(-1, 1, p)
     Tb = orthogonal(rng, p) * 10.0 ** rng.uniform(-1, 1, p)
     close(C.dcca(t(a @ Ta.T + 3.0), t(b @ Tb.T - 1.0), paired=n, ridge=0.0),
@@ -414,7 +512,9 @@ GOOD = t(np.random.default_rng(9).standard_normal((8, 3)))
     (GOOD.clone().index_fill_(0, torch.tensor([2]), float("nan")), GOOD, {}, ValueError, "z_i must contain only finite"),
     (GOOD, GOOD.clone().index_fill_(0, torch.tensor([0]), float("inf")), {}, ValueError, "z_j must contain only finite"),
     (GOOD[0], GOOD[0], {}, ValueError, "z_i must be a 2-D tensor"),
-    (GOOD.numpy(), GOOD, {}, TypeError, "z_i must be a torch.Tensor"),
+    ([[1.0, 2.0]] * 8, GOOD, {}, TypeError, "z_i must be a torch.Tensor or a numpy array"),
+    (GOOD.numpy().astype(np.int64), GOOD, {}, TypeError, "z_i must have a real floating-point dtype"),
+    (GOOD[None], GOOD, {}, ValueError, "same leading \\(stack\\) dimensions"),
     (GOOD, GOOD.to(torch.int64), {}, TypeError, "z_j must have a real floating-point dtype"),
     (GOOD, GOOD.float(), {}, TypeError, "same dtype"),
     (GOOD, GOOD, {"paired": 0}, ValueError, r"paired must be in \[1, min"),
@@ -442,9 +542,14 @@ def test_single_row_batches(name):
         C.get(name, **({"floor": 1.0} if name == "msv" else {}))(z, z)
 
 
-def test_dcca_needs_two_paired_rows():
-    with pytest.raises(ValueError, match="paired must be >= 2 for dcca"):
-        C.dcca(GOOD, GOOD, paired=1)
+def test_dcca_needs_more_paired_rows_than_columns():
+    with pytest.raises(ValueError, match=r"paired must be >= 4 for dcca \(canonical correlations"):
+        C.dcca(GOOD, GOOD, paired=3)
+
+
+def test_barlow_twins_needs_two_paired_rows():
+    with pytest.raises(ValueError, match="paired must be >= 2 for barlow_twins"):
+        C.barlow_twins(GOOD, GOOD, paired=1)
 
 
 def test_registry():
@@ -540,3 +645,50 @@ def test_against_lightly_reference_losses(lightly_src):
         close(C.barlow_twins(a, b), float(bt.BarlowTwinsLoss(lambda_param=0.0051)(a, b)), rtol=1e-12)
         whiten = wm.Whitening2d(p, track_running_stats=False).double()
         close(C.wmse(a, b), float(wm.norm_mse_loss(whiten(a), whiten(b))), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ numpy input and stacks
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", C.names())
+def test_numpy_arrays_are_accepted_and_give_the_tensor_value(name, dtype):
+    """Issue 12 item 10: numpy float arrays are wrapped (torch.from_numpy), so the value is bit-identical to the
+    value on the same tensors, returned as a tensor of that dtype (oracle: the tensor call, itself checked
+    against the numpy transcriptions above)."""
+    rng = np.random.default_rng(21)
+    a, b = full_rank_batch(rng, 12, 3).astype(dtype), full_rank_batch(rng, 12, 3).astype(dtype)
+    got = C.get(name)(a, b, paired=9)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.from_numpy(a).dtype
+    assert float(got) == float(C.get(name)(torch.from_numpy(a), torch.from_numpy(b), paired=9))
+
+
+@pytest.mark.parametrize("paired", [None, 9])
+@pytest.mark.parametrize("name", C.names())
+def test_a_stack_of_batches_gives_each_batch_its_own_value_and_gradient(name, paired):
+    """z: (R, B, p) -> (R,): run r's value and gradient equal the coupling of batch r alone (oracle: the 2-D
+    call, checked against numpy above). The batched LAPACK/BLAS kernels may sum in another order: float64
+    agreement to 1e-12 relative (values O(1..100), a few hundred flops each, cond(V) <= 625)."""
+    rng = np.random.default_rng(22)
+    a = np.stack([full_rank_batch(rng, 12, 3) for _ in range(4)])
+    b = np.stack([0.5 * a[r] + full_rank_batch(rng, 12, 3) for r in range(4)])
+    za, zb = t(a, True), t(b, True)
+    f = C.get(name)
+    stacked = f(za, zb, paired=paired)
+    assert stacked.shape == (4,)
+    ga, gb = torch.autograd.grad(stacked.sum(), (za, zb))
+    for r in range(4):
+        xa, xb = t(a[r], True), t(b[r], True)
+        one = f(xa, xb, paired=paired)
+        close(stacked[r].detach(), float(one.detach()), rtol=1e-12)
+        ha, hb = torch.autograd.grad(one, (xa, xb))
+        assert torch.allclose(ga[r], ha, rtol=1e-10, atol=1e-12) and torch.allclose(gb[r], hb, rtol=1e-10, atol=1e-12)
+
+
+def test_a_singular_batch_in_a_stack_is_named_by_its_index():
+    rng = np.random.default_rng(23)
+    a = np.stack([full_rank_batch(rng, 12, 2) for _ in range(3)])
+    s = rng.standard_normal((12, 1))
+    a[2] = np.concatenate([s, 2 * s], axis=1)                    # run 2 collapsed onto a line
+    with pytest.raises(ValueError, match=r"z_j\[2\] has a singular covariance"):
+        C.msv(t(a[[0, 1, 0]]), t(a))

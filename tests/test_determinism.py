@@ -150,7 +150,7 @@ def test_cae_experiment_killed_and_resumed_equals_an_uninterrupted_run(tmp_path)
                              str(tmp_path / "resumed"), "--checkpoint", str(ckpt)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while not (ckpt / "run002").exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not (ckpt / "k=2_lam=10").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     killed_mid_run = proc.poll() is None
     proc.kill()

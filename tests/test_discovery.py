@@ -3,6 +3,8 @@ helpers against direct numpy/scipy transcriptions, and the experiment at --quick
 module fixture): protocol invariants and the held-out nearest-neighbour outcome."""
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -78,24 +80,25 @@ def test_correlation_pruned_rejects_bad_input(args, exc, match):
 def test_make_subsets_follows_the_protocol():
     """Types of ONLY_IN in their subset only; A and B disjoint and covering every cell; HELD_OUT of each type
     in each subset held back (rounded)."""
-    y = np.arange(3200) % disc.N_TYPES
-    idx = disc.make_subsets(y, seed=3)
+    cfg = disc.FULL
+    y = np.arange(3200) % cfg.n_types
+    idx = disc.make_subsets(y, 3, cfg.only_in(), cfg.held_out_fraction)
     rows = np.concatenate(list(idx.values()))
     assert len(rows) == len(y) and len(np.unique(rows)) == len(y)
-    for t, s in disc.ONLY_IN.items():
+    for t, s in cfg.only_in().items():
         other = "B" if s == "A" else "A"
         assert not np.any(y[idx[f"{other}_train"]] == t) and not np.any(y[idx[f"{other}_test"]] == t)
     for s in ("A", "B"):
         for t in np.unique(y[np.concatenate([idx[f"{s}_train"], idx[f"{s}_test"]])]):
             n_test = np.sum(y[idx[f"{s}_test"]] == t)
             n_all = n_test + np.sum(y[idx[f"{s}_train"]] == t)
-            assert n_test == int(round(disc.HELD_OUT * n_all))
+            assert n_test == int(round(cfg.held_out_fraction * n_all))
 
 
-@pytest.mark.parametrize("bad", [{}, {16: "A"}, {3: "C"}, [(3, "A")], {True: "A"}])
+@pytest.mark.parametrize("bad", [{}, {"16": "A"}, {"3": "C"}, [("3", "A")], {"x": "A"}, {"-1": "A"}])
 def test_discovery_run_rejects_bad_only_in(bad):
-    with pytest.raises(ValueError, match="only_in must be a non-empty dict"):
-        disc.run(quick=True, only_in=bad)
+    with pytest.raises(ValueError, match="types_only_in must be a non-empty dict"):
+        disc.run(dataclasses.replace(disc.QUICK, types_only_in=bad))
 
 
 def test_held_out_test_matches_brute_force():
@@ -140,7 +143,7 @@ def test_discovery_protocol_invariants(discovery):
     """Hungarian pairs exist only for shared types (0-11); pruning at the median keeps at least half and at
     most half + 1 of each type's pairs; the batch composition of the paper (500 per subset, 200 paired) fits the
     pools; the held-out groups hold both subset-specific and shared cells; KS results are probabilities."""
-    shared = {str(t) for t in range(disc.N_TYPES) if t not in disc.ONLY_IN}
+    shared = {str(t) for t in range(disc.FULL.n_types) if t not in disc.FULL.only_in()}
     assert set(discovery["hungarian_pairs_per_type"]) == shared == set(discovery["pairs_per_type"])
     for t, n in discovery["hungarian_pairs_per_type"].items():
         assert n / 2 <= discovery["pairs_per_type"][t] <= n / 2 + 1

@@ -100,7 +100,7 @@ def test_shrinkage_sweep_equals_sequential_runs(shrinkage_pair):
 
 def test_lambda_tradeoff_sweep_equals_sequential_runs(tradeoff_runs):
     seq, swp = tradeoff_runs[0, False], tradeoff_runs[0, True]
-    assert [r["lam"] for r in swp["runs"]] == seq["config"]["lams"]
+    assert [r["lam"] for r in swp["runs"]] == list(seq["config"]["lams"])
     diff, where = worst_difference(seq, swp)
     assert diff <= TRADEOFF_TOL, (diff, where)
     for a, b in zip(seq["normalised"], swp["normalised"]):

@@ -8,6 +8,8 @@ it, so a regression has to be large to pass unnoticed and a pass is not a tuned 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import numpy as np
@@ -150,7 +152,7 @@ def test_experiment_is_reproducible_from_its_seed():
     differs. (3 steps of each shrinkage run; figures are not needed for this.)"""
     from cae_experiments import shrinkage
 
-    a, b, c = (shrinkage.run(steps=3, seed=s, quick=True) for s in (3, 3, 4))
+    a, b, c = (shrinkage.run(dataclasses.replace(shrinkage.QUICK, steps=3, seed=s)) for s in (3, 3, 4))
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert c["runs"][0]["history"]["coupling"] != a["runs"][0]["history"]["coupling"]
 
@@ -219,3 +221,36 @@ def test_fc_vs_msv_grid_statistics_and_sanity(fc_msv):
     for w in fc_msv["winners"]:   # no run failed above, so every cell is decided by the 2-SE rule
         d, se = w["fc_minus_msv"], w["se_of_difference"]
         assert w["winner"] == ("msv" if d > 2 * se else "fc" if d < -2 * se else "tie (within 2 SE)")
+
+
+# ------------------------------------------------------------------------------------------------- configs
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_has_a_frozen_config_with_full_and_quick(name):
+    """Issue 14: a frozen dataclass Config per experiment, FULL and QUICK instances, metrics['config'] = its asdict
+    (plain JSON), and run(cfg) as the entry point."""
+    from cae_experiments import get_experiment
+    from cae_experiments.io import to_jsonable
+
+    module = get_experiment(name)
+    assert dataclasses.is_dataclass(module.Config) and module.Config.__dataclass_params__.frozen
+    assert isinstance(module.FULL, module.Config) and isinstance(module.QUICK, module.Config)
+    assert module.QUICK.quick and not module.FULL.quick and module.QUICK.steps < module.FULL.steps
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        module.FULL.steps = 1
+    json.dumps(to_jsonable(dataclasses.asdict(module.QUICK)))
+    assert "cfg" in module.run.__code__.co_varnames[:1]
+
+
+@pytest.mark.parametrize("field, value", [("lr", 0.05), ("alphas", (1.0, 0.1)), ("coupling_floor", 10.0),
+                                          ("n_paired", 50), ("data_noise", 0.5)])
+def test_lambda_tradeoff_config_values_are_the_values_run(field, value):
+    """Issue 14: lambda-tradeoff's dict said lr and alphas but never passed them. Each Config value changes the
+    run: 3 steps with the value changed give other training losses than with QUICK's (a value that is written down
+    but not used would leave them bit-identical)."""
+    from cae_experiments import lambda_tradeoff as lt
+
+    base = dataclasses.replace(lt.QUICK, steps=3, lams=(1.0,))
+    a = lt.run(base)["runs"][0]["history"]["total"]
+    b = lt.run(dataclasses.replace(base, **{field: value}))["runs"][0]["history"]["total"]
+    assert a != b

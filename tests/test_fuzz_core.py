@@ -78,14 +78,20 @@ class Bad:
 
 
 @st.composite
-def bad_batch(draw):
-    """A batch ``z: (B, p)`` breaking one rule of cae_core.spectral.as_matrix."""
+def bad_batch(draw, stacks: bool = False):
+    """A batch ``z: (B, p)`` breaking one rule of cae_core.spectral.as_matrix -- or, with ``stacks``, of
+    cae_core.spectral.as_stack (the couplings' rule: numpy float arrays and stacks (..., B, p) are valid there, so
+    a numpy INTEGER array and a stack whose leading shape does not match the other batch's are drawn instead)."""
     B, p, seed = draw(st.integers(2, 8)), draw(st.integers(1, 4)), draw(seeds)
     z = randn(seed, B, p)
     rule = draw(st.sampled_from(["numpy array", "list", "integer dtype", "bool dtype", "complex dtype", "1-D",
                                  "3-D", "empty", "NaN/inf"]))
+    if rule == "numpy array" and stacks:
+        return Bad("numpy int array", z.round().numpy().astype(np.int64), TypeError, ("floating-point",))
     if rule == "numpy array":
         return Bad(rule, z.numpy(), TypeError, ("torch.Tensor",))
+    if rule == "3-D" and stacks:
+        return Bad("stack of another leading shape", z.reshape(1, B, p), ValueError, ("leading",))
     if rule == "list":
         return Bad(rule, z.tolist(), TypeError, ("torch.Tensor",))
     if rule == "integer dtype":
@@ -111,7 +117,7 @@ def bad_batch(draw):
 COUPLINGS = couplings.names()
 
 
-@given(bad=bad_batch(), name=st.sampled_from(COUPLINGS), which=st.sampled_from(["z_i", "z_j"]),
+@given(bad=bad_batch(stacks=True), name=st.sampled_from(COUPLINGS), which=st.sampled_from(["z_i", "z_j"]),
        seed=seeds)
 @example(bad=Bad("NaN/inf", torch.full((4, 2), math.nan, dtype=torch.float64), ValueError, ("finite",)),
          name="msv", which="z_j", seed=0)
@@ -129,6 +135,7 @@ def _nan_batch():
 
 
 #: One fixed representative of every bad-batch rule: the grid checks every (coupling, argument, rule) once.
+#: (The couplings accept numpy float arrays and stacks (..., B, p): see COUPLING_BAD_BATCHES.)
 REPRESENTATIVE_BAD_BATCHES = [
     Bad("numpy array", np.ones((6, 2)), TypeError, ("torch.Tensor",)),
     Bad("list", [[1.0, 2.0]] * 6, TypeError, ("torch.Tensor",)),
@@ -142,9 +149,15 @@ REPRESENTATIVE_BAD_BATCHES = [
 ]
 
 
+COUPLING_BAD_BATCHES = [b for b in REPRESENTATIVE_BAD_BATCHES if b.rule not in ("numpy array", "3-D")] + [
+    Bad("numpy int array", np.ones((6, 2), dtype=np.int64), TypeError, ("floating-point",)),
+    Bad("stack of another leading shape", torch.ones(1, 6, 2, dtype=torch.float64), ValueError, ("leading",)),
+]
+
+
 @pytest.mark.parametrize("which", ["z_i", "z_j"])
 @pytest.mark.parametrize("name", COUPLINGS)
-@pytest.mark.parametrize("bad", REPRESENTATIVE_BAD_BATCHES, ids=lambda b: b.rule)
+@pytest.mark.parametrize("bad", COUPLING_BAD_BATCHES, ids=lambda b: b.rule)
 def test_couplings_bad_batch_grid(bad, name, which):
     good = randn(1, 8, 2)
     args = (bad.value, good) if which == "z_i" else (good, bad.value)

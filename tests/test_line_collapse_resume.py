@@ -16,6 +16,7 @@ uninterrupted with the same seed.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ import pytest
 
 import cae_experiments.line_collapse as lc
 from cae_core.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from cae_experiments.common import checkpointing
+from cae_experiments.common import Checkpoints
 from cae_experiments.io import to_jsonable
 from cae_experiments.runner import run_experiment
 
@@ -39,9 +40,14 @@ class Killed(BaseException):
     """Stands for a hard kill: nothing in the experiment catches a BaseException, so no later write happens."""
 
 
-def _run(**kw) -> str:
+CONFIG = dataclasses.replace(lc.QUICK, steps=STEPS, seed=SEED)
+#: the runs' checkpoint folders (Checkpoints.folder of their labels)
+RUN0, RUN1 = "bn+mse_lam=10", "bn+mse_lam=0"
+
+
+def _run(checkpoints=None) -> str:
     """Full-precision JSON of line_collapse.run (quick, STEPS, SEED)."""
-    return json.dumps(to_jsonable(lc.run(steps=STEPS, seed=SEED, quick=True, **kw)), sort_keys=True)
+    return json.dumps(to_jsonable(lc.run(CONFIG, checkpoints=checkpoints)), sort_keys=True)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +73,8 @@ def _kill_at(monkeypatch, n: int, before: bool) -> None:
 
 def _interrupt(monkeypatch, root, n: int, before: bool, resume: bool = False) -> None:
     _kill_at(monkeypatch, n, before)
-    with checkpointing(root, resume=resume), pytest.raises(Killed):
-        lc.run(steps=STEPS, seed=SEED, quick=True)
+    with pytest.raises(Killed):
+        lc.run(CONFIG, checkpoints=Checkpoints(root, resume=resume))
     monkeypatch.undo()
 
 
@@ -80,7 +86,7 @@ def _state(run_dir) -> tuple[int, int]:
     return step, n
 
 
-# (n-th write of snapshots.pt, kill before it?) -> what run000 / run001 hold at the kill: (chunk step, snapshots)
+# (n-th write of snapshots.pt, kill before it?) -> what RUN0 / RUN1 hold at the kill: (chunk step, snapshots)
 KILL_POINTS = {
     "run0 initial snapshot saved, no chunk yet": (1, False, (-1, 1), None),
     "run0 checkpoint at step 2, its snapshot not saved": (2, True, (2, 1), None),
@@ -94,25 +100,23 @@ KILL_POINTS = {
 def test_killed_at_a_chosen_point_resumes_to_the_uninterrupted_run(n, before, run0, run1, tmp_path, monkeypatch,
                                                                    uninterrupted):
     _interrupt(monkeypatch, tmp_path, n, before)
-    assert _state(tmp_path / "run000") == run0                 # the kill landed where the case says
-    assert _state(tmp_path / "run001") == (run1 or (-1, 0))
-    with checkpointing(tmp_path, resume=True):
-        assert _run() == uninterrupted
+    assert _state(tmp_path / RUN0) == run0                     # the kill landed where the case says
+    assert _state(tmp_path / RUN1) == (run1 or (-1, 0))
+    assert _run(Checkpoints(tmp_path, resume=True)) == uninterrupted
 
 
 def test_a_fresh_start_ignores_what_an_earlier_run_left(tmp_path, monkeypatch, uninterrupted):
     """Without --resume the run folder is cleared first: fit must not continue from the earlier checkpoint."""
     _interrupt(monkeypatch, tmp_path, SAVES_PER_RUN, before=False)            # run0 complete (step 16)
     _interrupt(monkeypatch, tmp_path, 1, before=False, resume=False)          # started afresh over it
-    assert _state(tmp_path / "run000") == (-1, 1)
-    with checkpointing(tmp_path, resume=True):
-        assert _run() == uninterrupted
+    assert _state(tmp_path / RUN0) == (-1, 1)
+    assert _run(Checkpoints(tmp_path, resume=True)) == uninterrupted
 
 
 def test_resume_with_other_settings_is_a_clear_error(tmp_path, monkeypatch):
     _interrupt(monkeypatch, tmp_path, 1, before=False)
-    with checkpointing(tmp_path, resume=True), pytest.raises(ValueError, match=r"different settings.*steps"):
-        lc.run(steps=2 * STEPS, seed=SEED, quick=True)
+    with pytest.raises(ValueError, match=r"different settings.*steps"):
+        lc.run(dataclasses.replace(CONFIG, steps=2 * STEPS), checkpoints=Checkpoints(tmp_path, resume=True))
 
 
 # ------------------------------------------------------------------------------------ a real killed process
@@ -141,7 +145,7 @@ def test_cae_experiment_line_collapse_sigkilled_and_resumed_equals_an_uninterrup
     # meanwhile, the uninterrupted run in this process (run_experiment is what the CLI calls)
     run_experiment("line-collapse", tmp_path / "straight", steps=40, seed=3, quick=True)
     deadline = time.monotonic() + 300
-    while not (ckpt / "run001" / lc.SNAPSHOT_STATE).exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not (ckpt / RUN1 / lc.SNAPSHOT_STATE).exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     killed_mid_run = proc.poll() is None
     proc.kill()
@@ -149,9 +153,9 @@ def test_cae_experiment_line_collapse_sigkilled_and_resumed_equals_an_uninterrup
     assert killed_mid_run, "the experiment finished (or hung) before it could be killed"
     assert not (resumed_out / "metrics.json").exists()
     # run0 is complete (its last chunk at step 40, 9 snapshots); run1 has at least its initial snapshot
-    assert _state(ckpt / "run000") == (40, 9)
-    assert _state(ckpt / "run001")[1] >= 1
-    for run_dir in (ckpt / "run000", ckpt / "run001"):       # nothing else, at most a stale temporary
+    assert _state(ckpt / RUN0) == (40, 9)
+    assert _state(ckpt / RUN1)[1] >= 1
+    for run_dir in (ckpt / RUN0, ckpt / RUN1):       # nothing else, at most a stale temporary
         assert all(name in (CHECKPOINT_NAME, lc.SNAPSHOT_STATE) or name.startswith(".checkpoint-")
                    for name in os.listdir(run_dir))
 

@@ -150,52 +150,77 @@ def test_bad_arguments(data, kwargs, match):
 def test_bad_models(data):
     with pytest.raises(ValueError, match="with that lam"):
         fit_sweep(lambda lam: build_bn_mse(1.0), data, (2.0,), (0,), steps=1, batch_size=20)
-    with pytest.raises(ValueError, match="supports arms built from Linear"):
-        digits = PairedDataset([np.zeros((40, 64)) + np.arange(64), np.ones((40, 64)) * np.arange(40)[:, None]])
-        fit_sweep(lambda lam: CoupledAutoencoder([mnist_arm(8), mnist_arm(8)], lam=lam), digits, (1.0,), (0,),
-                  steps=1, batch_size=20)
     with pytest.raises(TypeError, match="build_model"):
         fit_sweep("not callable", data, (1.0,), (0,), steps=1, batch_size=20)
+    with pytest.raises(ValueError, match="same architecture"):
+        fit_sweep(lambda lam: build_bn_mse(lam) if lam < 1 else build_dropout_msv(lam), data, (0.5, 2.0), (0,),
+                  steps=1, batch_size=20)
 
 
-def test_user_arm_with_torch_nn_dropout_equals_sequential(data):
-    """An arm built by hand with torch.nn.Dropout (bernoulli_ masks, not cae_core.dropout's torch.rand masks)
-    is mirrored with torch's own rule, run by run: float64 agreement to 1e-9 as above."""
+def test_torch_nn_dropout_is_refused_with_the_remedy(data):
+    """Under vmap a layer cannot draw from its run's generator; cae_core's RandomLayers get their draws from the
+    sweep, torch.nn.Dropout cannot, so it is refused before training (not silently given another stream)."""
     from torch import nn
 
     from cae_core.arms import Arm
 
     def build(lam):
-        t = Arm(nn.Sequential(nn.Dropout(0.5), nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 3)),
-                nn.Sequential(nn.Linear(3, 12)), 12, 3)
+        t = Arm(nn.Sequential(nn.Dropout(0.5), nn.Linear(12, 3)), nn.Sequential(nn.Linear(3, 12)), 12, 3)
         return CoupledAutoencoder([t, linear_arm(7, 3)], latent_norm="none", coupling="mse", lam=lam)
-    kw = dict(steps=10, batch_size=20, n_paired=15, lr=1e-3, dtype=torch.float64, log_every=2, progress=False)
-    res = fit_sweep(build, data, (0.5, 2.0), (0, 4), **kw)
-    for r, (model, history) in enumerate(sequential(build, data, (0.5, 2.0), (0, 4), **kw)):
+    with pytest.raises(ValueError, match=r"torch.nn.Dropout \(arms.0.encoder.0\).*cae_core.dropout.Dropout"):
+        fit_sweep(build, data, (0.5,), (0,), steps=1, batch_size=20)
+
+
+def test_conv_arms_equal_sequential_fit():
+    """Built from the runs' own modules, the sweep also runs the paper's MNIST arm (Conv2D, MaxPool, Dropout 0.4,
+    Upsampling), which the hand-written batched layers before could not: float64 agreement to 1e-9 as above (no
+    latent norm: under batch norm the loss-invariant biases drift apart, see the module docstring)."""
+    rng = np.random.default_rng(0)
+    digits = PairedDataset([rng.random((40, 64)), rng.random((40, 64))])
+
+    def build(lam):
+        return CoupledAutoencoder([mnist_arm(8, 2, channels=3, hidden=8), mnist_arm(8, 2, channels=3, hidden=8)],
+                                  latent_norm="none", coupling="mse", lam=lam)
+    kw = dict(steps=4, batch_size=10, lr=1e-3, dtype=torch.float64, log_every=1, progress=False)
+    res = fit_sweep(build, digits, (0.0, 1.0), (0, 2), **kw)
+    for r, (model, history) in enumerate(sequential(build, digits, (0.0, 1.0), (0, 2), **kw)):
         assert_histories_equal(history, res.histories[r], 1e-9)
-        for p, q in zip(model.parameters(), res.models[r].parameters()):
-            assert rel(p.detach(), q.detach()) <= 1e-9
+        for (name, p), q in zip(model.named_parameters(), res.models[r].parameters()):
+            assert rel(p.detach(), q.detach()) <= 1e-9, name
 
 
 @pytest.mark.parametrize("floor", [None, 1e-8])
-def test_batched_msv_equals_couplings_msv_run_by_run_in_float32(floor):
-    """The batched msv twin against its oracle couplings.msv applied to each run's codes: float32 codes whose
-    centred batch has condition number ~1e3 in a rotated basis (column scales 1, 1, 1e-3 times a random
-    orthogonal Q, so sigma_min is not a column norm). couplings.msv computes mse, lambda_min and the quotient in
-    float64 and casts back, so both must agree to 2 float32 ulps (2.4e-7 relative); a float32 computation (the
-    twin before msv moved to float64) is off by 8e-5 here (measured)."""
+def test_msv_of_a_float32_stack_equals_msv_run_by_run(floor):
+    """The sweep calls couplings.msv on the stacked codes (R, B, p); oracle: couplings.msv applied to each run's
+    codes. Float32 codes whose centred batch has condition number ~1e3 in a rotated basis (column scales 1, 1,
+    1e-3 times a random orthogonal Q, so sigma_min is not a column norm). msv computes mse, lambda_min and the
+    quotient in float64 and casts back, so both must agree to 2 float32 ulps (2.4e-7 relative); a float32
+    computation (the sweep's own msv before it moved to float64) is off by 8e-5 here (measured)."""
     from cae_core.couplings import get
-    from cae_core.sweep import _batched_coupling
     coupling = get("msv") if floor is None else get("msv", floor=floor)
     g = torch.Generator().manual_seed(0)
     scale = torch.tensor([1.0, 1.0, 1e-3], dtype=torch.float64)
     q, _ = torch.linalg.qr(torch.randn(3, 3, generator=g, dtype=torch.float64))
     z_i = ((torch.randn(4, 20, 3, generator=g, dtype=torch.float64) * scale) @ q).float()
     z_j = ((torch.randn(4, 20, 3, generator=g, dtype=torch.float64) * scale) @ q).float()
-    batched = _batched_coupling(coupling)
-    assert batched is not None
-    got = batched(z_i, z_j, 15)
-    assert got.dtype == torch.float32
+    got = coupling(z_i, z_j, paired=15)
+    assert got.dtype == torch.float32 and got.shape == (4,)
     for r in range(4):
         expected = coupling(z_i[r], z_j[r], paired=15)
         assert rel(float(expected), float(got[r])) <= 2.4e-7, r
+
+
+def test_the_rank_rule_of_a_stack_is_the_rule_of_one_batch():
+    """The sweep's own rank check lacked the 2 eps ||z||_F term (issue 14): a batch on a line whose mean is large
+    next to its spread (tests/test_fuzz_core.py NEAR_LINE, which passed the bare numpy.matrix_rank tolerance) is
+    now refused in a stack exactly as alone, naming the run."""
+    from cae_core.couplings import msv
+    g = torch.Generator().manual_seed(5)
+    line = torch.randn(3, 1, generator=g, dtype=torch.float64) @ torch.randn(1, 2, generator=g, dtype=torch.float64)
+    line = line + torch.randn(1, 2, generator=g, dtype=torch.float64) * 7
+    good = torch.randn(3, 2, generator=g, dtype=torch.float64)
+    with pytest.raises(ValueError, match="z_i has a singular covariance") as alone:
+        msv(line, good)
+    with pytest.raises(ValueError, match=r"z_i\[1\] has a singular covariance") as stacked:
+        msv(torch.stack([good, line]), torch.stack([good, good]))
+    assert "2 eps ||z_i||_F" in str(alone.value) and "2 eps ||z_i||_F" in str(stacked.value)

@@ -5,14 +5,14 @@ import torch
 from torch import Tensor
 
 from cae_core.couplings._registry import coupling, positive_or_none, require_rows
-from cae_core.couplings._unit_scale import scale_exponent, unit_scale_float64
+from cae_core.power_of_two import scale_exponents, unit_scale_float64
 from cae_core.couplings.mse import paired_sq_distance
 from cae_core.spectral import batch_lambda_min, require_full_rank_batch
 
 
 @coupling("msv", floor=positive_or_none)
 def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | None = None) -> Tensor:
-    """mse / min(lambda_min(V_i), lambda_min(V_j)). ``z_i: (B_i, p)``, ``z_j: (B_j, p)`` -> scalar.
+    """mse / min(lambda_min(V_i), lambda_min(V_j)). ``z_i: (..., B_i, p)``, ``z_j: (..., B_j, p)`` -> ``(...)``.
 
     mse is :func:`~cae_core.couplings.mse.mse` on the paired rows; V_i is the centred batch covariance of ALL
     rows of arm i with 1/(B_i - 1) (supplement, above Prop. 2), lambda_min(V) = sigma_min(B_c)^2 / (B - 1)
@@ -35,7 +35,7 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
     Scale: with floor=None both batches are first divided by one common power of two 2^e (largest |z| of the
     two in [1/2, 1); exact), which leaves the value unchanged and keeps lambda_min and its sigma^-3 backward
     terms away from float64's range (they under/overflowed for |z| <~ 1e-155); the gradient is 2^-e times
-    the gradient at the unit scale (:mod:`cae_core.couplings._unit_scale`). It grows like 1/|z|; where it does
+    the gradient at the unit scale (:mod:`cae_core.power_of_two`). It grows like 1/|z|; where it does
     not fit the input dtype (float32, |z| <~ 1e-37) the backward pass raises a ValueError naming z_i or z_j.
     """
     require_rows(z_i, "z_i", 2, "lambda_min(V_i) uses the 1/(B-1) covariance")
@@ -44,10 +44,10 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
         why = "C_MSV divides by lambda_min(V); pass floor=1e-2 (Patch-seq code) to floor it"
         require_full_rank_batch(z_i, "z_i", why)
         require_full_rank_batch(z_j, "z_j", why)
-        e = scale_exponent(z_i, z_j)   # scale-invariant: compute on 2^-e z (exact), see _unit_scale
+        e = scale_exponents(z_i, z_j)  # scale-invariant: compute on 2^-e z (exact), see power_of_two
+        a, b = unit_scale_float64(z_i, e, "z_i"), unit_scale_float64(z_j, e, "z_j")
     else:
-        e = 0                          # mse / floor is not scale-invariant: plain float64 upcast
-    a, b = unit_scale_float64(z_i, e, "z_i"), unit_scale_float64(z_j, e, "z_j")
+        a, b = z_i.to(torch.float64), z_j.to(torch.float64)   # mse / floor is not scale-invariant
     denominator = torch.minimum(batch_lambda_min(a), batch_lambda_min(b))
     if floor is not None:
         denominator = torch.clamp(denominator, min=floor)

@@ -27,7 +27,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "discovery": ("cae_experiments.discovery",
                   "FACS protocol: Hungarian pairs, warm start, NN distances of subset-specific types, KS test"),
     "real-data": ("cae_experiments.real_data",
-                  "UCI handwritten digits, two views (extra 'realdata'): Props. 1-2, collapse vs CCA gap, fixes, floor"),
+                  "UCI digits, two real views (extra realdata): Props. 1-2, collapse vs CCA gap, fixes, CCA floor"),
 }
 
 

@@ -1,8 +1,9 @@
 """cae_core.couplings against direct numpy/scipy transcriptions of their formulas (float64), invariances,
 paired-rows semantics, gradients and bad input.
 
-Sources of the expected values: the formulas in NOTES.md (public code, poster, reference implementations of
-VICReg / Barlow Twins / W-MSE / Deep CCA) and the supplement (Eq. 1; V_i above Prop. 2), each transcribed
+Sources of the expected values: the formulas of the paper's public code (AllenInstitute/coupledAE: C_FC, C_MSV)
+and of the reference implementations of VICReg / Barlow Twins / W-MSE / Deep CCA (as documented in each
+cae_core.couplings module), and the supplement (Eq. 1; V_i above Prop. 2), each transcribed
 below in numpy/scipy independently of the torch code (np.cov, np.linalg.eigvalsh, scipy.linalg.sqrtm,
 scipy.linalg.cholesky, scipy.linalg.svdvals, QR for canonical correlations).
 
@@ -316,7 +317,8 @@ def common_map(seed, p):
 # hence rtol 1e-8 for the invariance checks.
 @given(data=pair_of_batches(), seed=st.integers(0, 2**32 - 1))
 def test_unridged_fc_code_invariant_under_common_invertible_map(data, seed):
-    # NOTES.md: the public code's C_FC is exactly invariant to a common invertible map when ridge = 0:
+    # The public code's C_FC (AllenInstitute/coupledAE) is exactly invariant to a common invertible map when
+    # ridge = 0:
     # (T d)^T (T V T^T)^{-1} (T d) = d^T V^{-1} d.
     a, b, n = data
     T = common_map(seed, a.shape[1])
@@ -406,7 +408,7 @@ def standardised_batch(draw):
 
 # Under BN (unit diagonal V), for m != m' the unit vector x = (e_m - sign(V_mm') e_m') / sqrt(2) gives
 # x^T V x = 1 - |V_mm'|, so lambda_min(V) <= 1 - max_{m != m'} |V_mm'| <= 1, with equality only when V = I.
-# (NOTES.md: under BN, lambda_min(V) <= 1 with equality iff V = I.) atol 1e-12: rounding of V and eigvalsh.
+# (Also: tr V = p, so the mean eigenvalue is 1.) atol 1e-12: rounding of V and eigvalsh.
 @given(Z=standardised_batch())
 @example(Z=standardize(np.stack([np.array([[0., 0.], [1., 1.], [2., 2.1]])] * 2))[0])  # nearly a line
 def test_lambda_min_under_batch_norm_is_at_most_one_minus_largest_correlation(Z):

@@ -65,7 +65,8 @@ def test_matches_numpy_transcription(z):
 
 @given(z=batches(), log_beta=st.floats(-6, 6))
 def test_pure_shrinkage_is_invisible_to_rank_measures(z, log_beta):
-    # NOTES.md: the rank measures are blind to pure shrinkage (Prop. 1's collapse); the literal quantities are not
+    # the rank measures depend on ratios of singular values, so pure shrinkage (Prop. 1's collapse) leaves them
+    # unchanged; the literal quantities of the propositions (norms, gaps, eigenvalues) are not
     beta = 10.0 ** log_beta
     d, s = batch_diagnostics(torch.tensor(z)), batch_diagnostics(torch.tensor(beta * z))
     for key in ("max_code_norm", "mean_code_norm", "max_coordinate_gap"):

@@ -8,10 +8,11 @@ Each case ends in one of two documented outcomes (docs/hardening.md):
   covariance or B <= p).
 
 Cases: a batch already collapsed onto a line (lambda_min = 0), B <= p, float32 vs float64, codes scaled by
-1e-30 .. 1e30. Oracles: direct numpy transcriptions of the formulas (NOTES.md: C_MSV = mse / max(lambda_min,
-floor), fc_code = mean d^T (V + ridge I)^{-1} d both ways), numpy.linalg.matrix_rank / eigvalsh, and the
-invariances stated in NOTES.md (C_MSV under a common scaling, C_FC -- poster form -- under a common
-scaling, a similarity: cae_core.couplings.fc docstring).
+1e-30 .. 1e30. Oracles: direct numpy transcriptions of the formulas (C_MSV = mse / max(lambda_min, floor), the
+floor of the Patch-seq code AllenInstitute/coupledAE-patchseq; fc_code = mean d^T (V + ridge I)^{-1} d both ways,
+the paper's public code AllenInstitute/coupledAE), numpy.linalg.matrix_rank / eigvalsh, and the invariances of
+the formulas (C_MSV under a common scaling: a ratio of two degree-2 quantities; C_FC -- per-arm whitening --
+under a common scaling, a similarity: cae_core.couplings.fc docstring).
 Tolerances: float64 results to 1e-9 relative (a handful of O(p) flops on well-conditioned batches; rounding is
 ~1e-15); float32 vs float64 to 2e-3 relative (float32 eps 1.2e-7 amplified by the condition number of the
 whitening, < 1e2 for these batches, and by sqrt of that for V^{-1/2}); scale invariance in float64 to 1e-8.
@@ -76,7 +77,8 @@ def numpy_lambda_min(z: np.ndarray) -> float:
 @given(seed=st.integers(0, 10 ** 6), floor=st.sampled_from([1e-2, 1e-4, 1.0]), which=st.sampled_from([0, 1]))
 @example(seed=0, floor=1e-2, which=0)
 def test_msv_with_a_floor_is_finite_on_a_collapsed_batch(seed, floor, which):
-    """C_MSV = mse / max(min(lambda_min(V_i), lambda_min(V_j)), floor) (NOTES.md: the Patch-seq code's floor).
+    """C_MSV = mse / max(min(lambda_min(V_i), lambda_min(V_j)), floor) (the floor of the Patch-seq code,
+    AllenInstitute/coupledAE-patchseq).
     On a collapsed batch lambda_min = 0, so the value is mse / floor and the denominator carries no gradient:
     d/dz_i = 2 (z_i - z_j) / (B floor) (analytic oracle)."""
     z, w = pair(seed)
@@ -160,8 +162,8 @@ def test_a_line_with_a_large_mean_is_singular_up_to_rounding():
 
 
 def numpy_fc_code(a: np.ndarray, b: np.ndarray, ridge: float) -> float:
-    """fc_code by a direct numpy transcription (NOTES.md: Mahalanobis under the OTHER arm's V + ridge I,
-    both directions, mean over rows)."""
+    """fc_code by a direct numpy transcription (the paper's public code, AllenInstitute/coupledAE: Mahalanobis
+    under the OTHER arm's V + ridge I, both directions, mean over rows)."""
     d = a - b
     total = 0.0
     for other in (b, a):
@@ -278,7 +280,8 @@ def test_float32_agrees_with_float64(name):
 # ------------------------------------------------------------------------------------ huge and tiny scales
 
 SCALES = [1e-30, 1e-20, 1e-10, 1e-4, 1.0, 1e4, 1e10, 1e20, 1e30]
-#: NOTES.md: C_MSV is invariant to a common scaling, C_FC (poster form) to common similarities; W-MSE
+#: C_MSV is invariant to a common scaling (mse and lambda_min both scale by beta^2), C_FC (per-arm whitening) to
+#: common similarities; W-MSE
 #: whitens and normalises, so it is invariant too. fc_code (ridge), dcca (ridge), barlow_twins (bn_eps) and
 #: vicreg (hinge) are not exactly invariant; mse scales by beta^2 (Prop. 1).
 SCALE_INVARIANT = ("msv", "fc", "wmse")
@@ -405,7 +408,7 @@ FLOAT64_TINY_SCALES = [1e-160, 1e-200, 1e-250, 1e-300]
 @pytest.mark.parametrize("scale", FLOAT64_TINY_SCALES)
 @pytest.mark.parametrize("name", COUPLINGS)
 def test_float64_tiny_scales_give_finite_values_and_gradients(name, scale):
-    """Every coupling: finite value and gradients. msv, fc, wmse (scale-invariant, NOTES.md): value = value at
+    """Every coupling: finite value and gradients. msv, fc, wmse (scale-invariant, SCALE_INVARIANT): value = value at
     scale 1 (rel 1e-8, as above: the rounding of z * scale is amplified by the conditioning) and gradient =
     gradient at scale 1 / scale (the gradient of a degree-0 homogeneous function is homogeneous of degree -1;
     rel 1e-6 of the largest entry, the same rounding through one more derivative)."""

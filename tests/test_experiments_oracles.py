@@ -2,7 +2,7 @@
 
 Expected values come from: the generalised symmetric eigenproblem C12 C22^-1 C21 u = rho^2 C11 u
 (scipy.linalg.eigh, a different algorithm from the Cholesky + SVD of cca.py); the definition of the canonical
-correlation as the maximal correlation of two projections; NOTES.md "Linear oracle" for the floor;
+correlation as the maximal correlation of two projections; the derivation in cae_experiments.cca for the floor;
 brute force (all permutations, all pairwise distances, ECDFs) for the scipy/scikit-learn wrappers.
 Tolerances: float64 on well-conditioned inputs of size <= 300 x 12; the two algorithms agree to ~1e-12,
 we allow 1e-9 (relative).
@@ -91,7 +91,7 @@ def test_invertible_map_gives_correlation_one_and_invariance():
 @given(st.integers(0, 2**31 - 1), st.integers(1, 4))
 @example(0, 3)
 def test_floor_bounds_standardised_linear_codes_and_is_attained(seed, p):
-    """NOTES.md linear oracle: for codes z_i = standardise(X_i U_i) over the N rows (1/(N-1)),
+    """The canonical-correlation floor: for codes z_i = standardise(X_i U_i) over the N rows (1/(N-1)),
     sum_s ||z_s1 - z_s2||^2 >= (N-1) p (2 - 2 rho_1), equality when every column is the top canonical pair."""
     X1, X2 = paired_inputs(seed)
     n = X1.shape[0]

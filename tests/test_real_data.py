@@ -263,7 +263,8 @@ def test_collapse_is_faster_for_larger_canonical_gaps():
     weights), 1000 full-batch steps at the QUICK settings. Kendall's tau between the gap and the mean log10 of
     1 - |corr| over the logged steps (lower = nearer a line sooner) must be negative at one-sided p < 0.05
     (scipy.stats.kendalltau, exact null distribution). A pilot of this configuration gave steps to collapse
-    280-560 for gaps 0.023-0.033 and 600-never for gaps 0.003-0.013 (about 45 s on a loaded 2-core machine)."""
+    280-560 for gaps 0.023-0.033 and 600-never for gaps 0.003-0.013 (about 45 s of CPU, 80 s wall on a loaded
+    2-core machine)."""
     from cae_experiments import real_data as rd
 
     cfg = dataclasses.replace(rd.QUICK, gap_sizes=(1000, 300, 200), gap_replicates=3, gap_steps=1000,

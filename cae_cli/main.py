@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-SUBCOMMANDS = ("verify", "experiment", "bench")
+SUBCOMMANDS = ("verify", "experiment", "bench", "demo")
 
 
 class CLIError(Exception):

@@ -1,4 +1,5 @@
-"""Canonical correlations of two data sets, and the Prop. 2 linear-oracle floor of the mse coupling (NOTES.md).
+"""Canonical correlations of two data sets (Hotelling's canonical correlation analysis), and the floor they put
+under the mse coupling of batch-standardised linear codes (the setting of Prop. 2 with linear arms).
 
 Computed with scipy alone (independent of cae_core): centre both inputs, Cholesky-whiten each by its own
 covariance and take the singular values of the whitened cross-covariance,
@@ -58,8 +59,8 @@ def top_canonical_correlation(X1, X2) -> float:
 
 def coupling_floor(rho1: float, n_rows: int, p: int, *, unbiased: bool = True) -> float:
     """Lower bound n_var * p * (2 - 2 rho_1) of sum_s ||z_s1 - z_s2||^2 for batch-standardised linear codes
-    of width ``p`` over ``n_rows`` rows; n_var = n_rows - 1 (``unbiased``, the supplement's V_i) or n_rows.
-    NOTES.md "Linear oracle": (|S| - 1) p (2 - 2 rho_1)."""
+    of width ``p`` over ``n_rows`` rows; n_var = n_rows - 1 (``unbiased``, the supplement's V_i) or n_rows:
+    (|S| - 1) p (2 - 2 rho_1) for the supplement's variance (derivation in the module docstring)."""
     rho1 = as_scalar(rho1, "rho1", low=0.0, high=1.0, low_open=False, high_open=False)
     for name, v, low in (("n_rows", n_rows, 2), ("p", p, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):

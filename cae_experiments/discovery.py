@@ -280,63 +280,75 @@ def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = 
             "codes": shown}
 
 
-def _type_colours(labels: np.ndarray, only: dict) -> list:
-    """Shared types light grey; A's specific types in reds, B's in blues (``only``: config["types_only_in"])."""
-    palette = {"A": ["#d62728", "#ff7f0e", "#8c564b"], "B": ["#1f77b4", "#17becf", "#9467bd"]}
+#: Colours of the subset-specific types: reds for A's, blues for B's; shared types are light grey.
+SPECIFIC_COLOURS = {"A": ("#d62728", "#ff7f0e", "#8c564b"), "B": ("#1f77b4", "#17becf", "#9467bd")}
+
+
+def _type_colours(only: dict) -> dict[int, str]:
+    """{type: colour} of the subset-specific types (``only``: config["types_only_in"])."""
     special = {}
     for side in ("A", "B"):
-        for colour, t in zip(palette[side], [int(t) for t, s in only.items() if s == side]):
+        for colour, t in zip(SPECIFIC_COLOURS[side], [int(t) for t, s in only.items() if s == side]):
             special[t] = colour
-    return [special.get(int(t), "#c7c7c7") for t in labels]
+    return special
+
+
+def _direction(name: str) -> str:
+    """"A_to_B" -> "held-out cells of A, nearest cell of B"."""
+    a, b = name.split("_to_")
+    return f"held-out cells of {a}, nearest cell of {b}"
 
 
 def figures(metrics: dict, out_dir) -> list[Path]:
-    import matplotlib.pyplot as plt
-
+    """discovery_codes.png (2-D codes, subset-specific types in colour, one shared scale),
+    discovery_nn_distance.png (distributions of nearest-neighbour distances, specific vs shared types, per
+    direction) and discovery_ks_by_representation.png (KS statistic of that comparison in every representation)."""
     out_dir = Path(out_dir)
     only = metrics["config"]["types_only_in"]
-    which = lambda s: [int(t) for t, side in only.items() if side == s]
-    panels = metrics["codes"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.3), squeeze=False)
-    for ax, (name, c) in zip(axes[0], panels.items()):
-        Z, lab = np.asarray(c["codes"]), np.asarray(c["labels"])
-        order = np.argsort(np.isin(lab, [int(t) for t in only]))          # specific types drawn on top
-        ax.scatter(Z[order, 0], Z[order, 1], c=_type_colours(lab[order], only), s=3, alpha=0.7, linewidths=0)
-        ax.set_title(name, fontsize=8)
-        ax.tick_params(labelsize=6)
-    fig.suptitle(f"codes: shared types grey; only in A {which('A')} red/orange, only in B {which('B')} "
-                 "blue/cyan", fontsize=9)
+    special = _type_colours(only)
+    fig = plotting.code_scatter(
+        [(name, c["codes"], c["labels"]) for name, c in metrics["codes"].items()], ncols=len(metrics["codes"]),
+        palette=special, class_names={t: f"type {t}: only in {only[str(t)]}" for t in special},
+        other_name="types in both subsets", class_title="",
+        title="2-D codes of the discovery experiment (batch-normalised), one scale for all panels")
     files = [plotting.save(fig, out_dir / "discovery_codes.png")]
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for ax, (name, t) in zip(axes, metrics["tests"].items()):
-        for key, label in (("distances_shared", "shared types"),
-                           ("distances_specific", f"types {t['specific_types']} (only here)")):
-            v = np.sort(t[key])
-            ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", label=f"{label}, n={len(v)}")
-        ax.set_title(f"held-out {name.replace('_to_', ' -> nearest ')}: KS p = {t['ks']['pvalue']:.2g}", fontsize=9)
-        ax.set_xlabel("nearest-neighbour distance in the coupled code")
-        ax.set_ylabel("ECDF")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+    with plotting.talk_style():
+        fig, axes = plotting.new_figure(1, 2, panel=(5.4, 4.0), sharey=True)
+        for ax, (name, t) in zip(axes[0], metrics["tests"].items()):
+            for key, label, colour in (("distances_shared", "cells of types in both subsets", "0.35"),
+                                       ("distances_specific", "cells of the types only in their own subset", "C3")):
+                v = np.sort(t[key])
+                ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", color=colour,
+                        label=label if ax is axes[0][0] else None)
+            ax.set_title(f"{_direction(name)}\n(specific types {t['specific_types']}), KS p = {t['ks']['pvalue']:.2g}")
+            ax.set_xlabel("nearest-neighbour distance\nin the coupled code (code units)")
+        axes[0][0].set_ylabel("fraction of held-out cells\nwith a smaller distance")
+        plotting.outside_legend(fig, where="bottom", ncols=2)
+        fig.suptitle("are held-out cells of subset-specific types farther from the other subset?")
     files.append(plotting.save(fig, out_dir / "discovery_nn_distance.png"))
 
     every = {**metrics["reference_tests"], "coupled": metrics["tests"],
              "coupled vs\nshared only": metrics["diagnostic_tests"][SHARED_ONLY]}
-    fig, ax = plt.subplots(figsize=(7.2, 3.4))
-    x = np.arange(len(every))
-    for j, direction in enumerate(metrics["tests"]):
-        D = [every[name][direction]["ks"]["statistic"] for name in every]
-        bars = ax.bar(x + (j - 0.5) * 0.38, D, width=0.38, label=direction.replace("_to_", " -> "))
-        for b, name in zip(bars, every):
-            ax.annotate(f"p={every[name][direction]['ks']['pvalue']:.1g}", (b.get_x() + b.get_width() / 2,
-                        b.get_height()), ha="center", va="bottom", fontsize=6)
-    ax.set_xticks(x, list(every), fontsize=8)
-    ax.set_ylabel("KS D (specific vs shared)")
-    ax.set_ylim(0, 1.1)
-    ax.set_title("held-out nearest-neighbour test in each representation", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3, axis="y")
+    with plotting.talk_style():
+        fig, axes = plotting.new_figure(1, 1, panel=(9.0, 4.4))
+        ax = axes[0][0]
+        x = np.arange(len(every))
+        for j, direction in enumerate(metrics["tests"]):
+            D = [every[name][direction]["ks"]["statistic"] for name in every]
+            bars = ax.bar(x + (j - 0.5) * 0.38, D, width=0.38, label=_direction(direction))
+            for b, name in zip(bars, every):
+                ax.annotate(f"p = {every[name][direction]['ks']['pvalue']:.1g}", (b.get_x() + b.get_width() / 2,
+                            b.get_height()), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                            rotation=90, fontsize=10)
+        ax.set_xticks(x, [name.replace("pairing AE", "pairing\nautoencoder") for name in every])
+        ax.set_xlabel("representation the nearest neighbours are searched in")
+        ax.set_ylabel("KS statistic D\n(specific vs shared types)")
+        ax.set_ylim(0, 1.45)
+        ax.set_yticks(np.linspace(0, 1, 6))
+        ax.grid(False, axis="x")
+        plotting.outside_legend(fig, where="bottom", ncols=2)
+        fig.suptitle("held-out nearest-neighbour test in each representation (larger D: specific types stand apart)")
     files.append(plotting.save(fig, out_dir / "discovery_ks_by_representation.png"))
     return files
 

@@ -145,10 +145,17 @@ def _winners(results: list[dict]) -> list[dict]:
     return out
 
 
+#: x-axis labels of the two sweeps, in words.
+XLABELS = {"latent_dim": "code dimension d", "batch_size": "batch size (rows per step)"}
+
+
 def figures(metrics: dict, out_dir) -> list[Path]:
+    """fc_vs_msv_latent_dim.png and fc_vs_msv_batch_size.png: validation reconstruction error of fc and msv
+    (mean +- standard error over seeds) along each sweep."""
     files = []
-    for sweep, xkey, fixed in (("latent_dim", "latent_dim", f"batch {metrics['config']['dim_sweep_batch']}"),
-                               ("batch_size", "batch_size", f"d = {metrics['config']['batch_sweep_dim']}")):
+    cfg = metrics["config"]
+    for sweep, xkey, fixed in (("latent_dim", "latent_dim", f"batch size {cfg['dim_sweep_batch']}"),
+                               ("batch_size", "batch_size", f"code dimension d = {cfg['batch_sweep_dim']}")):
         rows = [r for r in metrics["results"] if r["sweep"] == sweep]
         xs = sorted({r[xkey] for r in rows})
         series = {}
@@ -157,10 +164,11 @@ def figures(metrics: dict, out_dir) -> list[Path]:
             nan = float("nan")
             series[c] = ([nan if rc[x]["mean"] is None else rc[x]["mean"] for x in xs],
                          [0 if rc[x]["se"] is None or rc[x]["se"] != rc[x]["se"] else rc[x]["se"] for x in xs])
-        files.append(plotting.errorbar_lines(xs, series, Path(out_dir) / f"fc_vs_msv_{sweep}.png", xlabel=xkey,
-                                             ylabel="validation C_recon", logx=True,
-                                             title=f"fc vs msv ({fixed}), mean +- SE, "
-                                                   f"n = {metrics['config']['n_seeds']}"))
+        fig = plotting.errorbar_lines(xs, series, xlabel=XLABELS[xkey], logx=True,
+                                      ylabel="validation reconstruction error\n(mean squared error, sum over arms)",
+                                      title=f"fc vs msv at {fixed}:\nmean ± standard error over "
+                                            f"{metrics['config']['n_seeds']} seeds")
+        files.append(plotting.save(fig, Path(out_dir) / f"fc_vs_msv_{sweep}.png"))
     return files
 
 

@@ -6,9 +6,10 @@ the lam = 0 within-modality error of the target modality j, as in the paper. All
 held-out 20 % of the samples (eval mode), the coupling on those too: mean_s ||z_s1 - z_s2||^2 of the eval-mode
 codes (plus the last training-batch value of the trained coupling in the run record).
 
-Setup (:class:`Config`; ``FULL`` and ``QUICK``): two MLP arms 20 -> 32 -> 32 -> p = 3 on ``synthetic_multimodal`` data (2-D shared latent, noise 0.1),
-latent_norm "batchnorm" with coupling "msv" and the Patch-seq code's denominator floor 1e-2 (NOTES.md: under
-batch norm lambda_min(V) <= 1 and -> 0 as the codes collapse, so msv resists the line collapse of Prop. 2),
+Setup (:class:`Config`; ``FULL`` and ``QUICK``): two MLP arms 20 -> 32 -> 32 -> p = 3 on ``synthetic_multimodal``
+data (2-D shared latent, noise 0.1), latent_norm "batchnorm" with coupling "msv" and the Patch-seq code's
+denominator floor 1e-2 (AllenInstitute/coupledAE-patchseq; under batch norm tr V = p, so lambda_min(V) <= 1, and
+it -> 0 as the codes collapse, so msv resists the line collapse of Prop. 2),
 Adam lr 1e-3, batches of 100 rows of which 75 are paired (the Patch-seq batches), alpha_i = 1. Every lam run
 starts from the same initial weights and sees the same batches. ``sweep=True`` trains all lam runs as one
 vectorised model (cae_core.sweep.fit_sweep; equal to rounding, except the loss-invariant code biases under
@@ -136,29 +137,35 @@ def run(cfg: Config = FULL, *, progress=None, checkpoints: Checkpoints | None = 
 
 
 def figures(metrics: dict, out_dir) -> list[Path]:
-    import matplotlib.pyplot as plt
-
+    """lambda_tradeoff.png: validation reconstruction errors within and across modalities (relative to the lam = 0
+    within-modality error) and the validation code distance, vs lam (the lam = 0 control first)."""
     t = metrics["normalised"]
     x = np.arange(len(t))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax = axes[0]
-    for m in range(2):
-        ax.plot(x, [r["within"][m] for r in t], marker="o", label=f"within: x{m + 1} from z{m + 1}")
-    ax.plot(x, [r["cross"][0] for r in t], marker="s", ls="--", label="cross: x2 from z1")
-    ax.plot(x, [r["cross"][1] for r in t], marker="s", ls="--", label="cross: x1 from z2")
-    ax.set_yscale("log")
-    ax.set_ylabel("validation error / lam=0 within-modal error")
-    ax2 = axes[1]
-    ax2.plot(x, [r["val_code_distance"] for r in t], marker="o", color="k")
-    ax2.set_yscale("log")
-    ax2.set_ylabel("validation mean ||z1 - z2||^2")
-    for a in axes:
-        a.set_xticks(x, [f"{r['lam']:g}" for r in t])
-        a.set_xlabel("lam")
-        a.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.suptitle(f"Fig. 4C analogue: reconstruction vs coupling ({metrics['config']['latent_norm']} + "
-                 f"{metrics['config']['coupling']})", fontsize=10)
+    with plotting.talk_style():
+        fig, axes = plotting.new_figure(1, 2, panel=(5.6, 4.2))
+        ax, ax2 = axes[0]
+        for m in range(2):
+            ax.plot(x, [r["within"][m] for r in t], marker="o", color=f"C{m}",
+                    label=f"within: x{m + 1} decoded from z{m + 1}")
+        ax.plot(x, [r["cross"][0] for r in t], marker="s", ls="--", color="C2", label="across: x2 decoded from z1")
+        ax.plot(x, [r["cross"][1] for r in t], marker="s", ls="--", color="C3", label="across: x1 decoded from z2")
+        ax.set_yscale("log")
+        plotting.readable_log(ax.yaxis)
+        ax.set_ylabel("validation reconstruction error\nrelative to λ = 0, within the modality")
+        ax.set_title("reconstruction")
+        ax2.plot(x, [r["val_code_distance"] for r in t], marker="o", color="k")
+        ax2.set_yscale("log")
+        plotting.readable_log(ax2.yaxis)
+        ax2.set_ylabel("validation code distance\nmean ‖z₁ − z₂‖² (code units²)")
+        ax2.set_title("coupling")
+        for a in axes[0]:
+            a.set_xticks(x, ["0\n(control)" if r["lam"] == 0 else f"{r['lam']:g}" for r in t])
+            a.set_xlabel("coupling weight λ")
+        plotting.outside_legend(fig, where="bottom", ncols=2)
+        cfg = metrics["config"]
+        norm = "batch norm" if cfg["latent_norm"] == "batchnorm" else cfg["latent_norm"]
+        fig.suptitle(f"Fig. 4C analogue ({norm} + {cfg['coupling']} coupling): reconstruction within and across "
+                     "modalities,\nand the distance between the two codes, vs the coupling weight λ")
     return [plotting.save(fig, Path(out_dir) / "lambda_tradeoff.png")]
 
 

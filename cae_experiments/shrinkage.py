@@ -115,12 +115,24 @@ def _comparison(runs: list[dict]) -> list[dict]:
 
 
 def figures(metrics: dict, out_dir) -> list[Path]:
+    """One figure per number of arms k: the largest code length (absolute, and relative to the lam = 0 control
+    at the same step), the coupling and the reconstruction error vs step, one line per lam."""
     out = []
     for k in metrics["config"]["arms"]:
         runs = [r for r in metrics["runs"] if r["k"] == k]
-        out.append(plotting.history_lines(
-            runs, ["max_code_norm", "coupling", "recon"], Path(out_dir) / f"shrinkage_k{k}.png",
-            title=f"Prop. 1, k = {k} arms, no latent norm, mse coupling: codes shrink for lam > 0"))
+        control = next(r for r in runs if r["lam"] == 0.0)
+        shown = []
+        for r in runs:
+            ratio = np.asarray(r["history"]["max_code_norm"], float) / np.asarray(control["history"]["max_code_norm"],
+                                                                                 float)
+            shown.append({**r, "history": {**r["history"], "max_code_norm_vs_control": ratio.tolist()}})
+        fig = plotting.history_lines(
+            shown, ["max_code_norm", "max_code_norm_vs_control", "coupling", "recon"], ncols=2,
+            label=lambda r: f"λ = {r['lam']:g}", control="λ = 0",
+            ylabels={"max_code_norm_vs_control": "largest code length\nrelative to λ = 0 (same step)"},
+            title=f"Prop. 1 with k = {k} arms, no latent normalisation, mse coupling:\n"
+                  "for every λ > 0 the codes end smaller than with λ = 0")
+        out.append(plotting.save(fig, Path(out_dir) / f"shrinkage_k{k}.png"))
     return out
 
 

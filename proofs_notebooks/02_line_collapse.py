@@ -14,6 +14,13 @@
 # %% [markdown]
 # # 02 · Line collapse (Prop. 2), step by step
 #
+# **In plain words.** The natural fix for shrinking codes (notebook 01) is to standardise them: every coordinate of
+# a code gets mean 0 and variance 1 over the batch (batch normalisation without a learned scale), so a code can
+# no longer be made tiny. Prop. 2 of the supplement (Gala et al., NeurIPS 2019) says this is not enough: the
+# optimizer can instead make all coordinates of a code copies of one another. The codes then lie on a line, and the
+# arms only have to agree on one number instead of p. This notebook follows the proof's construction step by step,
+# compares its bounds with the truth, and watches an optimizer find the line.
+#
 # **Claim (supplement, Prop. 2).** For a *k-CBNAE* — a k-CAE whose codes are batch-standardised
 # (every arm: mean $\mu_i = 0$, $\operatorname{diag}(V_i) = 1$, variance with $1/(|S|-1)$) — with the squared
 # Euclidean coupling and a matrix $W = \sum_{i<j}\sum_s (z_{si}-z_{sj})(z_{si}-z_{sj})^T$ whose diagonal is not
@@ -29,9 +36,9 @@
 # Everything below calls `cae_theory` (numpy, float64) and `cae_core` (PyTorch); nothing is re-implemented here.
 
 # %%
-import os
+# %matplotlib inline
+# %config InlineBackend.figure_format = "retina"
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -44,10 +51,10 @@ from cae_theory.gamma2_bound import f_printed
 from cae_theory.prop2_cases import max_coordinate_gap
 from cae_theory.statistics import latent_covariance, latent_mean, squared_euclidean_coupling, standardize
 from cae_theory.validation import require_kcbnae
+from cae_experiments.plotting import STYLE
 
-FIG_DIR = Path(os.environ.get("CAE_NOTEBOOK_FIGURES", "figures"))
-FIG_DIR.mkdir(parents=True, exist_ok=True)
 np.set_printoptions(precision=4, suppress=True)
+plt.rcParams.update(STYLE)      # the figure style of cae_experiments: large type for a projector
 t_start = time.perf_counter()
 
 # %% [markdown]
@@ -67,6 +74,9 @@ print("diag V_i:", np.array([np.diag(V) for V in latent_covariance(Z)]))
 
 # %% [markdown]
 # ## 2. W, n, b, gamma, D_i, M_i (Eqs. 5-10)
+# **Predict, then run:** the arms were built to agree best in coordinate 0 (smallest noise). Which coordinate
+# will the construction copy into the others ($n$), and will the coupling after $M_i$ be larger or smaller?
+#
 # `batchnorm_construction(Z, beta)` builds every object of the proof. $C_c = \operatorname{tr} W$ is Eq. 5;
 # $\gamma = p\,W(n,n)/\operatorname{tr}W < 1$ is the ratio Eq. 21 needs (the printed sentence about $\gamma$ is
 # examined in notebook 03).
@@ -137,7 +147,6 @@ ax.loglog(betas, gap, label=r"max gap $|\hat z(m)-\hat z(\bar m)|$")
 ax.loglog(betas, gap_bound, "--", label=r"Eq. 42 bound $4\beta\|z\|/(1-\beta)$")
 ax.set_xlabel(r"$\beta$"); ax.legend(fontsize=8); ax.set_title("coordinate gap after $M_i$")
 fig.tight_layout()
-fig.savefig(FIG_DIR / "02_line_collapse.png", dpi=110)
 plt.show()
 
 # %% [markdown]
@@ -149,21 +158,25 @@ plt.show()
 # Two linear arms (32 → p = 3 → 32) with cae_core's batch standardisation (no learned scale or shift), the mse
 # coupling, $\lambda = 10$, Adam, float64, on `synthetic_multimodal` data (a 2-D shared latent). We stop and
 # resume `fit` from its checkpoint to look at the whole data set at a few steps.
+#
+# **Predict, then run:** the data have a 2-D shared latent and the codes have p = 3 coordinates. After 200 steps,
+# how many directions will the codes of each arm still spread over?
 
 # %%
 import tempfile
 
-from cae_core import linear_arm
+from cae_core import CoupledAutoencoder, linear_arm
 from cae_core.data import synthetic_multimodal
 from cae_core.train import fit
-from cae_experiments.cca import coupling_floor, top_canonical_correlation
-from cae_experiments.common import build_model, raw_codes
+from cae_experiments.cca import top_canonical_correlation
 from cae_experiments.line_collapse import whole_data_state
 
 data = synthetic_multimodal(n=600, k=2, latent_dim=2, dims=(32, 32), noise=0.5, seed=0)
 X = data.modalities
 rho1 = top_canonical_correlation(*X)
-model = build_model(lambda: linear_arm(32, 3), 2, latent_norm="batchnorm", coupling="mse", lam=10.0, seed=0)
+torch.manual_seed(0)
+model = CoupledAutoencoder([linear_arm(32, 3), linear_arm(32, 3)], latent_norm="batchnorm", coupling="mse",
+                           lam=10.0)
 model.to(torch.float64)
 checkpoints = [0, 10, 25, 50, 100, 200]
 states, history = [], {}
@@ -173,7 +186,9 @@ with tempfile.TemporaryDirectory() as tmp:
         if t > 0:
             history = fit(model, data, steps=t, batch_size=100, lr=1e-2, seed=0, dtype=torch.float64,
                           log_every=5, progress=False, checkpoint_dir=tmp, checkpoint_every=1000, resume=True)
-        states.append({"step": t, **whole_data_state(raw_codes(model, X), rho1)})
+        # whole_data_state standardises the codes over all rows, so the eval-mode codes (standardised with the
+        # running statistics, an affine map per coordinate) give the same state as the raw codes
+        states.append({"step": t, **whole_data_state(model.encode(data), rho1)})
 print(f"training: {time.perf_counter() - t0:.1f} s;  top canonical correlation rho_1 = {rho1:.4f}")
 for s in states:
     print(f"step {s['step']:4d}: whole-data coupling {s['coupling']:.4f}  floor {s['floor']:.4f}  "
@@ -187,8 +202,10 @@ for s in states:
 # ## 6. The linear case against its canonical-correlation floor
 # With linear arms and unit-variance coordinates,
 # $\sum_s\|z_{s1}-z_{s2}\|^2 = (|S|-1)\sum_m (2 - 2\,\mathrm{corr}_m) \ge (|S|-1)\,p\,(2-2\rho_1)$
-# (NOTES.md, linear oracle; `cae_experiments.cca.coupling_floor`): every coordinate can at best be the top
-# canonical variate, and reaching the floor *is* the collapse. The floor is exact for the rows it is computed on,
+# (`cae_experiments.cca.coupling_floor`): with linear arms every coordinate is a linear projection of each input,
+# and no pair of standardised projections correlates more than the top canonical correlation $\rho_1$ of the
+# inputs (Hotelling's canonical correlation analysis), so every coordinate can at best be the top canonical
+# variate, and reaching the floor *is* the collapse. The floor is exact for the rows it is computed on,
 # so the whole-data coupling (codes standardised over all rows) is compared with the whole-data floor.
 
 # %%
@@ -205,9 +222,35 @@ axes[0].axhline(final["floor"], color="r", ls="--", label="CCA floor (whole data
 axes[0].set_xlabel("step"); axes[0].legend(fontsize=8); axes[0].set_title("coupling vs floor")
 axes[1].plot(steps_h, history["max_abs_corr_0"], label="arm 0"); axes[1].plot(steps_h, history["max_abs_corr_1"], label="arm 1")
 axes[1].set_xlabel("step"); axes[1].set_title("max |corr| between coordinates (batch)"); axes[1].legend(fontsize=8)
-Zw = standardize(np.stack(raw_codes(model, X)))
+Zw = standardize(np.stack(model.encode(data)))
 axes[2].scatter(Zw[0, :, 0], Zw[0, :, 1], s=4, c=data.labels, cmap="tab10")
 axes[2].set_title("arm 0 codes, coordinates 0 vs 1 (end)"); axes[2].set_aspect("equal")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## 7. Exercises (solutions below each; try first)
+#
+# **Exercise 1.** The collapse line need not be the diagonal $z(1) = z(2) = z(3)$ that Prop. 2 describes: the
+# coupling does not change if a coordinate flips its sign in every arm. Which signs did the trained codes take?
+# Look at the signs of the correlations between coordinates at the end.
+
+# %%
+# Solution: the correlation matrix of arm 0's codes, printed below. An entry near +1 means the two coordinates lie
+# on the line with the same sign, near -1 with opposite signs; the coupling cannot tell the two apart (the ledger's
+# prop2.sign_symmetry: Eq. 1 is invariant under z(m) -> -z(m) in every arm). Which one a run finds depends on the
+# start: the full-size `cae experiment line-collapse` run (docs/figures) ended on a line with mixed signs.
+print(np.round(latent_covariance(Zw)[0], 3))
+
+# %% [markdown]
+# **Exercise 2.** Apply the construction of section 2 five times in a row (β = 0.2), each time to the codes it
+# produced. What happens to the coupling and the coordinate gap? Predict before running.
+
+# %%
+# Solution: each step keeps a k-CBNAE (Eqs. 13-15) and lowers the coupling; the gap shrinks geometrically towards 0:
+# repeated mixing towards coordinate n drives the codes onto the line of Prop. 2.
+Zi = Z
+for i in range(5):
+    Zi = batchnorm_construction(Zi, 0.2).Z_hat
+    print(f"after {i + 1}: coupling {squared_euclidean_coupling(Zi):.4g}, max coordinate gap {max_coordinate_gap(Zi):.3g}")
 print(f"notebook run time: {time.perf_counter() - t_start:.1f} s")

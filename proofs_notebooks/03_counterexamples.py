@@ -14,6 +14,12 @@
 # %% [markdown]
 # # 03 · Counterexamples: what `cae verify` finds false, and which hypotheses matter
 #
+# **In plain words.** A proof is a chain of small steps, each of which must hold for every allowed input. A
+# machine can check a step by trying to break it: search for inputs (a *witness*) that make the printed
+# inequality false. Where a step breaks, we also look for the weakest repaired statement that survives the same
+# search. This notebook runs that search now for every step of the supplement's proofs that we found false, and
+# then asks which assumptions of the propositions are really needed by dropping them one at a time.
+#
 # The ledger (`cae_theory.ledger`) holds one claim per printed step of the supplement. A claim *fails* when a
 # concrete witness violates it as printed; the outcome then carries the witness and, where one exists, the
 # weakest corrected statement with its own verdict. This notebook **runs the checks now** (nothing below is
@@ -21,23 +27,26 @@
 # propositions at a time.
 
 # %%
-import os
+# %matplotlib inline
+# %config InlineBackend.figure_format = "retina"
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
 from cae_theory.ledger import CheckConfig, all_claims, run_ledger
+from cae_experiments.plotting import STYLE
 
-FIG_DIR = Path(os.environ.get("CAE_NOTEBOOK_FIGURES", "figures"))
-FIG_DIR.mkdir(parents=True, exist_ok=True)
 np.set_printoptions(precision=4, suppress=True)
+plt.rcParams.update(STYLE)      # the figure style of cae_experiments: large type for a projector
 t_start = time.perf_counter()
 
 # %% [markdown]
 # ## 1. Run the ledger for the failing claims
+# **Predict, then run:** a run of the ledger is a function of the code and the seed. If you rerun this cell,
+# will the table change?
+#
 # `CheckConfig(examples=100)`: 100 Hypothesis examples per inequality (the CLI default is 500; constructed and
 # exact witnesses do not depend on it). The column *as expected* compares the run with the verdict recorded in
 # the ledger, so a change in the library shows up here.
@@ -137,6 +146,9 @@ if w:
 # The Definition allows any non-negative convex $c$. With $c(x) = \|x - a\|^2$ (convex, non-negative, but
 # $c(0) > 0$) the coupling as a function of the shrink factor $\beta$ has its minimum at $\beta > 0$, so shrinking
 # all the way is not optimal. Same codes as the `prop1.coupling` witness above (from the run).
+#
+# **Predict, then run:** where on $[0, 1]$ will this coupling be smallest: at $\beta = 0$, at $\beta = 1$, or
+# between?
 
 # %%
 w = by_id["prop1.coupling"].witness
@@ -204,15 +216,17 @@ print(f"true coupling ratio C_hat / C over beta in (0, 1): min {min(sym_curve):.
 # k-CBNAE constraint $\operatorname{diag}(V_i) = 1$: its scale $g$ multiplies the codes, and $g \to 0$ is the shrink
 # construction of Prop. 1 again. We put such a layer at the end of each encoder (cae_core's own latent
 # normalisation switched off) and train with the mse coupling.
+#
+# **Predict, then run:** what will the learned scale $g$ of the batch norm do during training?
 
 # %%
 import torch
 from torch import nn
 
+from cae_core import CoupledAutoencoder
 from cae_core.arms import Arm
 from cae_core.data import synthetic_multimodal
 from cae_core.train import fit
-from cae_experiments.common import build_model
 
 
 def affine_bn_arm():
@@ -222,7 +236,8 @@ def affine_bn_arm():
 
 
 data = synthetic_multimodal(n=400, k=2, latent_dim=2, dims=(20, 20), noise=0.1, seed=0)
-model = build_model(affine_bn_arm, 2, latent_norm="none", coupling="mse", lam=100.0, seed=0)
+torch.manual_seed(0)
+model = CoupledAutoencoder([affine_bn_arm(), affine_bn_arm()], latent_norm="none", coupling="mse", lam=100.0)
 t0 = time.perf_counter()
 hist_bn = fit(model, data, steps=200, batch_size=100, lr=3e-2, seed=0, log_every=5, progress=False)
 scales = [arm.encoder[1].weight.detach().abs().numpy() for arm in model.arms]
@@ -244,6 +259,25 @@ axes[2].semilogy(hist_bn["step"], hist_bn["max_code_norm_0"], label="max code no
 axes[2].semilogy(hist_bn["step"], hist_bn["total_variance_0"], label="tr V, arm 0")
 axes[2].set_xlabel("step"); axes[2].set_title("affine batch norm: shrinks again"); axes[2].legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(FIG_DIR / "03_counterexamples.png", dpi=110)
 plt.show()
+
+# %% [markdown]
+# ## 5. Exercises (solutions below each; try first)
+#
+# **Exercise 1.** `eq30.pairs` counts the pairs of arms as $p(p-1)/2$ instead of $k(k-1)/2$. For $k = 4$ arms and
+# $p = 2$ coordinates, how many pairs are there, and what does the printed formula give?
+
+# %%
+# Solution: pairs of arms i < j: k(k-1)/2 = 6; the printed p(p-1)/2 = 1. The two agree only when k = p.
+k_arms, p_dims = 4, 2
+print(f"pairs of arms: {k_arms * (k_arms - 1) // 2}; printed p(p-1)/2: {p_dims * (p_dims - 1) // 2}")
+
+# %% [markdown]
+# **Exercise 2.** In 4a, change the shift $a$ to 0 (so $c(0) = 0$ again). Predict where the coupling is now
+# smallest on the $\beta$ grid, then check.
+
+# %%
+# Solution: at beta = 0: with c(0) = 0 and c convex, shrinking never raises the coupling (Prop. 1's step).
+coupling_no_shift = [coupling_of_codes(b * Zw, ConvexCost(kind="sq")) for b in beta_grid]
+print(f"smallest at beta = {beta_grid[int(np.argmin(coupling_no_shift))]:.2f}")
 print(f"notebook run time: {time.perf_counter() - t_start:.1f} s")

@@ -14,6 +14,12 @@
 # %% [markdown]
 # # 04 · Escaping collapse: C_FC, C_MSV and the later methods
 #
+# **In plain words.** Notebooks 01 and 02 show that rewarding two codes for being close also rewards useless
+# codes: tiny ones, or ones squeezed onto a line. A good coupling must measure closeness *relative to how spread
+# out the codes are*, so that shrinking or flattening them gains nothing. The paper proposes two such couplings
+# (C_FC and C_MSV), and later self-supervised learning methods found others. Here each one is put to the same
+# tests on one batch of codes, without training.
+#
 # Prop. 1 (shrinking) and Prop. 2 (collapse onto a line) say the squared-Euclidean coupling *rewards* degenerate
 # codes. The paper's fixes and the later self-supervised losses each remove the reward by an **invariance** or a
 # **penalty**:
@@ -32,9 +38,9 @@
 # All numbers below come from calling these couplings on one batch of codes (no training; notebook 06 trains).
 
 # %%
-import os
+# %matplotlib inline
+# %config InlineBackend.figure_format = "retina"
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,9 +48,9 @@ import torch
 
 from cae_core import couplings
 from cae_core.spectral import batch_lambda_min
+from cae_experiments.plotting import STYLE
 
-FIG_DIR = Path(os.environ.get("CAE_NOTEBOOK_FIGURES", "figures"))
-FIG_DIR.mkdir(parents=True, exist_ok=True)
+plt.rcParams.update(STYLE)      # the figure style of cae_experiments: large type for a projector
 t_start = time.perf_counter()
 NAMES = ("mse", "msv", "fc", "fc_code", "vicreg", "barlow_twins", "wmse", "dcca")
 COUPLINGS = {name: couplings.get(name) for name in NAMES}
@@ -69,6 +75,8 @@ for name, v in base.items():
 # ## 2. Invariances
 # The same couplings on $(\beta z_1, \beta z_2)$ (the shrink of Prop. 1) and on $(z_1T^T, z_2T^T)$ for one common
 # invertible $T$. A ratio of 1 means invariant.
+#
+# **Predict, then run:** which couplings will not change at all when both arms' codes are multiplied by 0.1?
 
 # %%
 T = torch.tensor(rng.normal(size=(p, p)) + 2 * np.eye(p))
@@ -94,6 +102,9 @@ for name, f in COUPLINGS.items():
 # (along this path, for this batch; the verdicts printed below are measured, not assumed). The mixing is the same
 # linear map for both arms, so the whitening couplings cannot see it at all. Compare `fc_code` with and without its
 # 1e-3 ridge: once the collapsed direction's variance falls below the ridge, the ridge caps $V^{-1}$ there.
+#
+# **Predict, then run:** mse on standardised codes is the coupling of Prop. 2. Will it fall or rise as the codes
+# approach the line?
 
 # %%
 from cae_theory.statistics import standardize
@@ -158,14 +169,34 @@ for name in NAMES:
     axes[0].plot(deltas, c / abs(c[-1]), label=name)
 axes[0].set_xscale("log"); axes[0].set_yscale("symlog", linthresh=0.1); axes[0].set_ylim(-1.5, None)
 axes[0].set_xlabel(r"$\delta$ (0 = codes on a line)"); axes[0].set_ylabel("coupling / |coupling at $\\delta$=1|")
-axes[0].set_title("which couplings reward collapse"); axes[0].legend(fontsize=7)
+axes[0].set_title("which couplings reward collapse")
+axes[0].legend(fontsize=9, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncols=3)   # below: covers no curve
 axes[1].errorbar(ratios, lam_mean, yerr=lam_sd, fmt="o", label=r"$\lambda_{\min}$ of batch covariance")
 axes[1].plot(ratios, mp, "r--", label="Marchenko-Pastur edge")
 axes[1].axhline(1.0, color="k", lw=0.8, label="true value")
 axes[1].set_xscale("log"); axes[1].set_xticks(ratios, [f"{r:g}" for r in ratios]); axes[1].minorticks_off()
 axes[1].set_xlabel("B / p"); axes[1].set_title(f"C_MSV denominator, p = {p_big}")
-axes[1].legend(fontsize=8)
+axes[1].legend(fontsize=9, loc="upper left", bbox_to_anchor=(0.0, -0.2))
 fig.tight_layout()
-fig.savefig(FIG_DIR / "04_escaping_collapse.png", dpi=110)
 plt.show()
+
+# %% [markdown]
+# ## 5. Exercises (solutions below each; try first)
+#
+# **Exercise 1.** Swap the two arms ($z_1 \leftrightarrow z_2$). Which couplings are symmetric?
+
+# %%
+# Solution: all of them. Most are symmetric by construction; fc_code weights the distance by the other arm's
+# covariance in each direction and sums both directions, so swapping the arms swaps the two terms. Any printed
+# difference could only be float64 rounding (summation order).
+for name, f in COUPLINGS.items():
+    print(f"{name:15s} |C(z1, z2) - C(z2, z1)| = {abs(float(f(z1, z2)) - float(f(z2, z1))):.2e}")
+
+# %% [markdown]
+# **Exercise 2.** The Marchenko-Pastur edge says $\lambda_{\min} \approx (1 - \sqrt{p/B})^2$ for isotropic codes.
+# How large must the batch be, relative to $p$, for C_MSV's denominator to be within 10% of its true value 1?
+
+# %%
+# Solution: (1 - sqrt(p/B))^2 >= 0.9  <=>  B/p >= 1 / (1 - sqrt(0.9))^2, about 380 rows per code dimension.
+print(f"B/p >= {1 / (1 - np.sqrt(0.9)) ** 2:.0f}")
 print(f"notebook run time: {time.perf_counter() - t_start:.1f} s")

@@ -14,6 +14,12 @@
 # %% [markdown]
 # # 05 · The minimum singular value: Algorithm 1 as printed, repaired, and SVD
 #
+# **In plain words.** The paper's fix C_MSV divides the distance between codes by the smallest spread of the
+# codes in any direction, so that squeezing them onto a line stops paying. That smallest spread is the smallest
+# singular value of the batch of codes. The supplement gives an iteration to compute it (Algorithm 1); run as
+# printed, it does not return what it should. This notebook shows why, and checks the repaired iteration and the
+# library's differentiable versions against a standard SVD.
+#
 # C_MSV divides the coupling by $\sigma_{\min}$ of the centred batch. The supplement computes it with
 # **Algorithm 1**: solve $A x_{i+1} = x_i$ with $A = B^TB$ until $|x_{i+1} - x_i| \le \varepsilon$, return
 # $x_{i+1}$. Read literally it never normalises and returns a vector, not an eigenvalue.
@@ -23,9 +29,9 @@
 # `svdvals`). `cae_core.spectral` has the differentiable versions used in training.
 
 # %%
-import os
+# %matplotlib inline
+# %config InlineBackend.figure_format = "retina"
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,9 +40,9 @@ import torch
 
 from cae_theory.min_singular_value import (algorithm1_as_printed, min_singular_pair, min_singular_value,
                                            min_singular_value_exact)
+from cae_experiments.plotting import STYLE
 
-FIG_DIR = Path(os.environ.get("CAE_NOTEBOOK_FIGURES", "figures"))
-FIG_DIR.mkdir(parents=True, exist_ok=True)
+plt.rcParams.update(STYLE)      # the figure style of cae_experiments: large type for a projector
 t_start = time.perf_counter()
 
 
@@ -54,6 +60,9 @@ def matrix_with_singular_values(s, n_rows, seed):
 # Two matrices with the same singular vectors: one with $\sigma_{\min} > 1$, one with $\sigma_{\min} < 1$. We run
 # the printed loop with an increasing cap on the iterations and record the length of the returned vector and, as
 # the most charitable reading, its Rayleigh quotient $x^TAx/x^Tx$ compared with $\lambda_{\min}(A)$.
+#
+# **Predict, then run:** each step solves $Ax_{i+1} = x_i$, i.e. multiplies by $A^{-1}$. What happens to the length
+# of $x_i$ when all eigenvalues of $A$ are above 1? Below 1?
 
 # %%
 m = 6
@@ -175,6 +184,30 @@ for name, ts in speed.items():
 axes[2].set_xlabel("p (B is 4p x p)"); axes[2].set_ylabel("ms per call"); axes[2].set_title("speed (one run)")
 axes[2].legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(FIG_DIR / "05_min_singular_value.png", dpi=110)
 plt.show()
+
+# %% [markdown]
+# ## 5. Exercises (solutions below each; try first)
+#
+# **Exercise 1.** Algorithm 1 stops when $|x_{i+1} - x_i| \le \varepsilon$. Multiply $A$ by 1000: does the number of
+# printed-loop steps change? Should it, for a method that computes an eigenvalue?
+
+# %%
+# Solution: the iterates scale with A^-i, so the stopping test depends on the scale of A; a scale-free method's
+# step count would not change (the eigenvalue just scales by 1000).
+A = matrix_with_singular_values(cases["sigma_min = 2"], 20, seed=0)
+A = A.T @ A
+for scale in (1.0, 1000.0):
+    print(f"A x {scale:g}: printed loop stops after {algorithm1_as_printed(scale * A, 1e-8, x0).solves} solves")
+
+# %% [markdown]
+# **Exercise 2.** For a wide matrix (more columns than rows), what is the smallest eigenvalue of $B^TB$, and why does
+# $\sigma_{\min}(B) = \sqrt{\lambda_{\min}(B^TB)}$ then mislead?
+
+# %%
+# Solution: B^T B (m x m) has rank <= n < m, so its smallest eigenvalue is 0 (up to rounding), while B's n singular
+# values can all be large: sigma(B) = sqrt(eig(B^T B)) needs B to be tall (the ledger's alg1.gram).
+Bw = np.random.default_rng(3).normal(size=(3, 5))
+print("singular values of B:", np.round(np.linalg.svd(Bw, compute_uv=False), 4))
+print("eigenvalues of B^T B:", np.round(np.linalg.eigvalsh(Bw.T @ Bw), 10))
 print(f"notebook run time: {time.perf_counter() - t_start:.1f} s")

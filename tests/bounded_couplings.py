@@ -6,8 +6,9 @@ a Bounded scalar: the float64 value of the transcription and a rigorous bound on
 the same formula in float64 (summation orders, LAPACK implementations; tests/rounding_bounds.py), so the library's
 value lies within twice the bound of the transcription's (``rounding_bounds.assert_within``).
 
-The formulas (NOTES.md, the supplement's V_i above Prop. 2, the reference implementations named in each coupling's
-docstring) are written here from those sources; nothing is imported from cae_core. Where the library computes in
+The formulas (the paper's public code AllenInstitute/coupledAE for C_FC and C_MSV, the Patch-seq code's floor,
+the supplement's V_i above Prop. 2, the reference implementations named in each cae_core.couplings module) are
+written here from those sources; nothing is imported from cae_core. Where the library computes in
 float32 (mse and vicreg on float32 codes; the float32 whitened codes of fc and wmse) the functions take
 ``dtype=np.float32`` and bound that arithmetic (u = 2^-24, plus ``tiny``, the absolute error of a product or
 quotient that may underflow, 0 unless a caller works near the subnormal range); the couplings that compute in
@@ -98,8 +99,8 @@ def lambda_min(z: Bounded) -> Bounded:
 
 
 def msv(a: Bounded, b: Bounded, n: int, floor: float | None = None, dtype=np.float64) -> Bounded:
-    """mse / min(lambda_min(V_a), lambda_min(V_b)), the denominator floored at ``floor`` (NOTES.md: C_MSV;
-    the Patch-seq code's floor); computed in float64, the scalar cast to ``dtype``."""
+    """mse / min(lambda_min(V_a), lambda_min(V_b)), the denominator floored at ``floor`` (C_MSV of the
+    public code AllenInstitute/coupledAE; the floor of its Patch-seq code); computed in float64, the scalar cast to ``dtype``."""
     denominator = minimum(lambda_min(a), lambda_min(b))
     if floor is not None:
         denominator = maximum(denominator, Bounded.exact(floor))
@@ -120,7 +121,7 @@ def fc(a: Bounded, b: Bounded, n: int, dtype=np.float64, tiny: float = 0.0) -> B
 
 def fc_code(a: Bounded, b: Bounded, n: int, ridge: float = 1e-3, dtype=np.float64) -> Bounded:
     """mean_s d_s^T (V_b + ridge I)^{-1} d_s + mean_s d_s^T (V_a + ridge I)^{-1} d_s, d = a - b on the paired
-    rows (the public code's C_FC, NOTES.md), by Cholesky A = L L^T and y = L^{-1} d: d^T A^{-1} d = ||y||^2."""
+    rows (the C_FC of the public code AllenInstitute/coupledAE), by Cholesky A = L L^T and y = L^{-1} d: d^T A^{-1} d = ||y||^2."""
     p = a.shape[1]
     d = a[:n] - b[:n]
     total = Bounded.exact(0.0)
@@ -134,7 +135,7 @@ def fc_code(a: Bounded, b: Bounded, n: int, ridge: float = 1e-3, dtype=np.float6
 def vicreg(a: Bounded, b: Bounded, n: int, sim_weight: float = 25.0, var_weight: float = 25.0,
            cov_weight: float = 1.0, eps: float = 1e-4, dtype=np.float64, tiny: float = 0.0) -> Bounded:
     """sim_weight mean_{s<n, m}(a - b)^2 + var_weight [hinge(a) + hinge(b)] / 2 + cov_weight [off(a) + off(b)] (VICReg's
-    reference conventions, NOTES.md): hinge(z) = mean_m relu(1 - sqrt(var_m(z) + eps)) with the 1/(B-1)
+    reference conventions, facebookresearch/vicreg): hinge(z) = mean_m relu(1 - sqrt(var_m(z) + eps)) with the 1/(B-1)
     variance, off(z) = sum_{m != m'} V_mm'^2 / p."""
     p = a.shape[1]
     with arithmetic(dtype):
@@ -157,7 +158,7 @@ def vicreg(a: Bounded, b: Bounded, n: int, sim_weight: float = 25.0, var_weight:
 def barlow_twins(a: Bounded, b: Bounded, n: int, lambd: float = 0.0051, bn_eps: float = 1e-5,
                  dtype=np.float64) -> Bounded:
     """sum_m (c_mm - 1)^2 + lambd sum_{m != m'} c_mm'^2, c = zn_a^T zn_b / n over the n paired rows, each arm's
-    paired rows standardised with the biased variance and bn_eps (Barlow Twins' reference code, NOTES.md)."""
+    paired rows standardised with the biased variance and bn_eps (Barlow Twins' reference code, facebookresearch/barlowtwins)."""
     p = a.shape[1]
 
     def standardise(z):
@@ -177,7 +178,7 @@ def whiten_cholesky(z: Bounded) -> Bounded:
 
 
 def wmse(a: Bounded, b: Bounded, n: int, dtype=np.float64, tiny: float = 0.0) -> Bounded:
-    """mean_{s<n} [2 - 2 cos(w_a,s, w_b,s)], w = Cholesky-whitened codes of each arm (W-MSE, NOTES.md); for
+    """mean_{s<n} [2 - 2 cos(w_a,s, w_b,s)], w = Cholesky-whitened codes of each arm (W-MSE, Ermolov et al. 2021); for
     float32 codes the whitened codes are float32 numbers and the rest float32 arithmetic."""
     wa, wb = round_to(whiten_cholesky(a), dtype)[:n], round_to(whiten_cholesky(b), dtype)[:n]
     with arithmetic(dtype):
@@ -190,7 +191,7 @@ def wmse(a: Bounded, b: Bounded, n: int, dtype=np.float64, tiny: float = 0.0) ->
 
 def dcca(a: Bounded, b: Bounded, n: int, ridge: float = 1e-3, dtype=np.float64) -> Bounded:
     """-(sum of the singular values of T), T = (V_aa + ridge I)^{-1/2} V_ab (V_bb + ridge I)^{-1/2}, all from
-    the n paired rows (Deep CCA with the ridge of its common PyTorch port, NOTES.md)."""
+    the n paired rows (Deep CCA, Andrew et al. 2013, with the ridge of its common PyTorch port)."""
     p = a.shape[1]
     a, b = a[:n], b[:n]
     V_ab = (centred(a).mT @ centred(b)) / (n - 1)

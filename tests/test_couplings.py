@@ -1,8 +1,9 @@
 """cae_core.couplings against transcriptions of their formulas in running-error arithmetic, invariances,
 paired-rows semantics, gradients and bad input.
 
-Sources of the expected values: the formulas in NOTES.md (public code, poster, reference implementations of
-VICReg / Barlow Twins / W-MSE / Deep CCA) and the supplement (Eq. 1; V_i above Prop. 2), transcribed in
+Sources of the expected values: the formulas of the paper's public code (AllenInstitute/coupledAE: C_FC, C_MSV)
+and of the reference implementations of VICReg / Barlow Twins / W-MSE / Deep CCA (as documented in each
+cae_core.couplings module), and the supplement (Eq. 1; V_i above Prop. 2), transcribed in
 tests/bounded_couplings.py independently of the torch code; a second route to the canonical correlations
 (Cholesky instead of V^{-1/2}); closed forms for identical arms.
 
@@ -287,7 +288,8 @@ def common_map(seed, p):
 
 @given(data=pair_of_batches(), seed=st.integers(0, 2**32 - 1))
 def test_unridged_fc_code_invariant_under_common_invertible_map(data, seed):
-    # NOTES.md: the public code's C_FC is exactly invariant to a common invertible map when ridge = 0:
+    # The public code's C_FC (AllenInstitute/coupledAE) is exactly invariant to a common invertible map when
+    # ridge = 0:
     # (T d)^T (T V T^T)^{-1} (T d) = d^T V^{-1} d.
     a, b, n = data
     T = exact(common_map(seed, a.shape[1]))
@@ -392,9 +394,9 @@ def standardised_batch(draw):
 
 # Under BN (unit diagonal V), for m != m' the unit vector x = (e_m - sign(V_mm') e_m') / sqrt(2) gives
 # x^T V x = 1 - |V_mm'|, so lambda_min(V) <= 1 - max_{m != m'} |V_mm'| <= 1, with equality only when V = I.
-# (NOTES.md: under BN, lambda_min(V) <= 1 with equality iff V = I.) For the float matrix V itself (its diagonal is
-# 1 only up to rounding) the same x gives lambda_min(V) <= (V_mm + V_m'm') / 2 - |V_mm'|, evaluated in bounded
-# arithmetic; the library's eigenvalue may exceed the exact one by LAPACK's bound (tests/rounding_bounds.py).
+# (Also: tr V = p, so the mean eigenvalue is 1.) For the float matrix V itself (its diagonal is 1 only up to
+# rounding) the same x gives lambda_min(V) <= (V_mm + V_m'm') / 2 - |V_mm'|, evaluated in bounded arithmetic; the
+# library's eigenvalue may exceed the exact one by LAPACK's bound (tests/rounding_bounds.py).
 @given(Z=standardised_batch())
 @example(Z=standardize(np.stack([np.array([[0., 0.], [1., 1.], [2., 2.1]])] * 2))[0])  # nearly a line
 def test_lambda_min_under_batch_norm_is_at_most_one_minus_largest_correlation(Z):

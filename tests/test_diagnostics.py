@@ -60,8 +60,9 @@ def test_matches_its_transcription(z):
 
 @given(z=batches(), log_beta=st.floats(-6, 6))
 def test_pure_shrinkage_is_invisible_to_rank_measures(z, log_beta):
-    # NOTES.md: the rank measures are blind to pure shrinkage (Prop. 1's collapse); the literal quantities are not
-    # exact identities for the exact scaling; beta * z is rounded (in the bound of its transcription)
+    # the rank measures depend on ratios of singular values, so pure shrinkage (Prop. 1's collapse) leaves them
+    # unchanged; the literal quantities of the propositions (norms, gaps, eigenvalues) are not. Exact identities
+    # for the exact scaling; beta * z is rounded (in the bound of its transcription)
     beta = Bounded.exact(10.0 ** log_beta)
     scaled = exact(z) * beta
     d, s = batch_diagnostics(torch.tensor(z)), batch_diagnostics(torch.tensor(scaled.value))

@@ -8,10 +8,11 @@ Each case ends in one of two documented outcomes (docs/hardening.md):
   covariance or B <= p).
 
 Cases: a batch already collapsed onto a line (lambda_min = 0), B <= p, float32 vs float64, codes scaled by
-1e-30 .. 1e30. Oracles: direct numpy transcriptions of the formulas (NOTES.md: C_MSV = mse / max(lambda_min,
-floor), fc_code = mean d^T (V + ridge I)^{-1} d both ways), numpy.linalg.matrix_rank / eigvalsh, and the
-invariances stated in NOTES.md (C_MSV under a common scaling, C_FC -- poster form -- under a common
-scaling, a similarity: cae_core.couplings.fc docstring).
+1e-30 .. 1e30. Oracles: transcriptions of the formulas (C_MSV = mse / max(lambda_min, floor), the floor of the
+Patch-seq code AllenInstitute/coupledAE-patchseq; fc_code = mean d^T (V + ridge I)^{-1} d both ways, the paper's
+public code AllenInstitute/coupledAE), numpy.linalg.matrix_rank, and the invariances of the formulas (C_MSV under
+a common scaling: a ratio of two degree-2 quantities; C_FC -- per-arm whitening -- under a common scaling, a
+similarity: cae_core.couplings.fc docstring).
 Tolerances are derived (tests/rounding_bounds.py): every expected value is a transcription of the formula in
 running-error arithmetic (tests/bounded_couplings.py, tests/bounded_diagnostics.py), whose bound covers any
 float64 evaluation of it, float32 arithmetic where the library uses it (u = 2^-24, and half a subnormal per product
@@ -101,7 +102,8 @@ def tiny_for(name: str, dtype) -> float:
 @given(seed=st.integers(0, 10 ** 6), floor=st.sampled_from([1e-2, 1e-4, 1.0]), which=st.sampled_from([0, 1]))
 @example(seed=0, floor=1e-2, which=0)
 def test_msv_with_a_floor_is_finite_on_a_collapsed_batch(seed, floor, which):
-    """C_MSV = mse / max(min(lambda_min(V_i), lambda_min(V_j)), floor) (NOTES.md: the Patch-seq code's floor).
+    """C_MSV = mse / max(min(lambda_min(V_i), lambda_min(V_j)), floor) (the floor of the Patch-seq code,
+    AllenInstitute/coupledAE-patchseq).
     On a collapsed batch lambda_min = 0, so the value is mse / floor and the denominator carries no gradient:
     d/dz_i = 2 (z_i - z_j) / (B floor) (analytic oracle)."""
     z, w = pair(seed)
@@ -315,7 +317,8 @@ def test_float32_agrees_with_float64(name):
 # ------------------------------------------------------------------------------------ huge and tiny scales
 
 SCALES = [1e-30, 1e-20, 1e-10, 1e-4, 1.0, 1e4, 1e10, 1e20, 1e30]
-#: NOTES.md: C_MSV is invariant to a common scaling, C_FC (poster form) to common similarities; W-MSE
+#: C_MSV is invariant to a common scaling (mse and lambda_min both scale by beta^2), C_FC (per-arm whitening) to
+#: common similarities; W-MSE
 #: whitens and normalises, so it is invariant too. fc_code (ridge), dcca (ridge), barlow_twins (bn_eps) and
 #: vicreg (hinge) are not exactly invariant; mse scales by beta^2 (Prop. 1).
 SCALE_INVARIANT = ("msv", "fc", "wmse")
@@ -469,7 +472,7 @@ def rounded_scaling(z: torch.Tensor, scale: float, half_subnormal: float = HALF_
 @pytest.mark.parametrize("scale", FLOAT64_TINY_SCALES)
 @pytest.mark.parametrize("name", COUPLINGS)
 def test_float64_tiny_scales_give_finite_values_and_gradients(name, scale):
-    """Every coupling: finite value and gradients. msv, fc, wmse (scale-invariant, NOTES.md): value = value at
+    """Every coupling: finite value and gradients. msv, fc, wmse (scale-invariant, SCALE_INVARIANT): value = value at
     scale 1, both within the bound of the transcription on the rounded scaled codes (rounded_scaling), and
     gradient = gradient at scale 1 / scale (the gradient of a degree-0 homogeneous function is homogeneous of
     degree -1; tolerance rel 1e-6 of the largest entry, NOT derived: gradients have no transcription here)."""

@@ -75,8 +75,8 @@ def test_shrinkage_costs_little_reconstruction_at_lambda_one(shrinkage):
 # -------------------------------------------------------------------------------------------- line collapse
 
 def test_line_collapse_coupling_never_below_cca_floor_and_approaches_it(line_collapse):
-    """NOTES.md linear oracle: for linear arms and codes standardised over the rows S, the mse coupling is
-    >= (|S|-1)/|S| p (2 - 2 rho_1(S)) -- a theorem, so the only slack is float64 rounding (relative 1e-9)
+    """The canonical-correlation floor (cae_experiments.cca): for linear arms and codes standardised over the rows
+    S, the mse coupling is >= (|S|-1)/|S| p (2 - 2 rho_1(S)) -- a theorem, so the only slack is float64 rounding (relative 1e-9)
     for the gaps and relative margins the experiment computes in float64 before writing, and the 6-digit
     rounding of metrics.json (relative 1e-6) when coupling and floor are compared as stored. Checked on the
     whole data at every snapshot and on 20 fresh batches per snapshot against their own floor. Approach

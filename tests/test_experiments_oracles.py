@@ -3,8 +3,8 @@
 Expected values come from: the generalised symmetric eigenproblem C12 C22^-1 C21 u = rho^2 C11 u, reduced by
 the symmetric whitening C11^{-1/2} (an eigendecomposition) and solved by a symmetric eigen-solver -- a different
 route from the Cholesky + SVD of cca.py; the definition of the canonical correlation as the maximal correlation of
-two projections (max_v corr(X1 u, X2 v)^2 is the pencil's Rayleigh quotient of u); NOTES.md "Linear oracle" for
-the floor; brute force (all permutations, all pairwise distances, ECDFs) for the scipy/scikit-learn wrappers.
+two projections (max_v corr(X1 u, X2 v)^2 is the pencil's Rayleigh quotient of u); the derivation in cae_experiments.cca
+for the floor; brute force (all permutations, all pairwise distances, ECDFs) for the scipy/scikit-learn wrappers.
 Tolerances are derived (tests/rounding_bounds.py): cca.py is transcribed in running-error arithmetic (Cholesky,
 triangular solves, LAPACK's SVD bound), the second route likewise (LAPACK's eigen-solver bound), so the library
 lies within twice its transcription's bound and the two routes agree within the sum of their bounds; how far an
@@ -167,7 +167,7 @@ def test_invertible_map_gives_correlation_one_and_invariance():
 @given(st.integers(0, 2**31 - 1), st.integers(1, 4))
 @example(0, 3)
 def test_floor_bounds_standardised_linear_codes_and_is_attained(seed, p):
-    """NOTES.md linear oracle: for codes z_i = standardise(X_i U_i) over the N rows (1/(N-1)),
+    """The canonical-correlation floor: for codes z_i = standardise(X_i U_i) over the N rows (1/(N-1)),
     sum_s ||z_s1 - z_s2||^2 >= (N-1) p (2 - 2 rho_1), equality when every column is the top canonical pair."""
     X1, X2 = paired_inputs(seed)
     n = X1.shape[0]

@@ -8,7 +8,8 @@ values, k < 2 arms, lam < 0, negative alphas, bad training settings, bad data). 
 RuntimeError/IndexError from inside torch or numpy and never a NaN result.
 
 Rules: Eq. 1 of the supplement (k >= 2 arms, lambda >= 0, alpha_i >= 0), the couplings' docstrings (C_MSV
-divides by lambda_min(V); C_FC, W-MSE and DCCA invert V, so B > p), NOTES.md (paired rows first).
+divides by lambda_min(V); C_FC, W-MSE and DCCA invert V, so B > p), paired rows first (cae_core.data, as in the
+paper's public code AllenInstitute/coupledAE: distances on paired rows, batch statistics on all rows).
 The tests at the end were strict xfails (known bugs) and are plain tests since the fixes; each keeps its
 minimal reproducer.
 """

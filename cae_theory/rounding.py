@@ -14,7 +14,7 @@ Lemma 3.3 and Sec. 3.5), with u = 2^-53 the unit roundoff and gamma_n = n u / (1
 
 - ``a + b``, ``a - b``:  e_a + e_b + u |a + b|
 - ``a * b``:             |a| e_b + e_a |b| + e_a e_b + u |a b|
-- ``a / b`` (|b| > e_b): (e_a |b| + |a| e_b) / (|b| (|b| - e_b)) + u |a / b|
+- ``a / b`` (|b| > e_b): (e_a + |a / b| e_b) / (|b| - e_b) + u |a / b|
 - ``sqrt(a)`` (a >= 0):  min(sqrt(e_a), e_a / sqrt(a)) + u sqrt(a)
 - ``a.sum(axis)`` of N terms: sum e + gamma_{N-1} sum |a|           (any summation order)
 - ``a @ b``, inner size n:    gamma_n |a| |b| + |a| e_b + e_a |b| + e_a e_b   (any order, with or without FMA)
@@ -138,9 +138,11 @@ class Bounded:
     def __truediv__(self, other) -> "Bounded":
         (a, ea), (b, eb) = _parts(self), _parts(other)
         ab = np.abs(b)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             v = a / b
-            err = (ea * ab + np.abs(a) * eb) / (ab * (ab - eb)) + U * np.abs(v)
+            # (e_a |b| + |a| e_b) / (|b| (|b| - e_b)) written as (e_a + |a/b| e_b) / (|b| - e_b): no product of
+            # two small divisors, which underflows for |b| below ~1e-154
+            err = (ea + np.abs(v) * eb) / (ab - eb) + U * np.abs(v)
         err = np.where(ab > eb, err, np.inf)   # the divisor's interval contains 0: no bound
         return Bounded(v, err)
 

@@ -25,14 +25,16 @@ def is_symbolic(x) -> bool:
 
 
 def sqrt(x):
-    """Square root, elementwise (exact for sympy, bounded for Bounded)."""
+    """Square root of a quantity whose exact value is >= 0, elementwise (exact for sympy, bounded for Bounded).
+    In floats a value that rounding made slightly negative (a sum of squares computed as a trace, say) is read
+    as 0, as Bounded does; its bound says how far that is from the exact value."""
     if isinstance(x, Bounded):
         return rounding.sqrt(x)
     if isinstance(x, sp.Basic):
         return sp.sqrt(x)
     if isinstance(x, np.ndarray) and x.dtype == object:
         return np.vectorize(sp.sqrt, otypes=[object])(x)
-    return np.sqrt(x)
+    return np.sqrt(np.maximum(x, 0.0))
 
 
 def trace(x):

@@ -238,3 +238,23 @@ def test_every_prop2_claim_is_registered_once_with_a_known_status_and_its_uses_e
         assert c.printed
     missing = {u for c in all_claims() for u in c.uses} - ids
     assert not missing, missing
+
+
+def test_a_nan_margin_is_an_error_of_its_relation_alone():
+    """A relation whose sides give NaN is a bug in that relation: its claim reports it, the other relations of the
+    domain are still decided (found with seed 5: Gamma_1 Gamma_2 rounded below 0 under a square root on a case
+    with arms on the line, which arith.sqrt now reads as 0, as Bounded does)."""
+    from cae_theory import arith
+    assert arith.sqrt(np.array([-1e-30, 4.0])).tolist() == [0.0, 2.0]
+    broken = srch.register(srch.Relation("control.nan", construction.DOMAIN, "<",
+                                         lambda a, c: srch.Sides(c.C * np.nan, c.C)))
+    try:
+        cfg = CheckConfig(cases=300, examples=2, refine=1, seed=13)
+        with pytest.raises(RuntimeError, match="control.nan gave a NaN margin"):
+            srch.confirm(broken, cfg)
+        ok = srch.confirm(srch.relations_of(construction.DOMAIN)[0], cfg)
+        assert ok.track.cases > 0 and not ok.track.error
+    finally:
+        srch._RELATIONS[construction.DOMAIN.name] = [r for r in srch._RELATIONS[construction.DOMAIN.name]
+                                                     if not r.id.startswith("control.")]
+        srch.explore.cache_clear()

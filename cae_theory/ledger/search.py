@@ -212,6 +212,7 @@ class Track:
     bulk: int = 0
     targeted: int = 0
     refined: int = 0
+    error: str = ""         # the first NaN margin: a bug in the relation's sides (reported by its claim alone)
 
     def offer(self, m: np.ndarray, batch: Cases, counter) -> None:
         finite = np.isfinite(m)
@@ -291,10 +292,15 @@ def _evaluate(relations: Sequence[Relation], tracks: dict[str, Track], batch: Ca
         derived = domain.derive(arrays, np.asarray)
         out = {}
         for r in relations:
+            t = tracks[r.id]
+            if t.error:
+                continue
             m, _ = margins(r.sides(arrays, derived), r.relation, len(batch))
             if np.isnan(m).any():
-                raise ValueError(f"relation {r.id} gave a NaN margin on a {batch.family} case: a bug in its sides")
-            t = tracks[r.id]
+                i = int(np.argmax(np.isnan(m)))
+                t.error = (f"relation {r.id} gave a NaN margin on a {batch.family} case (a bug in its sides): "
+                           f"{domain.witness(batch.take([i]))}")
+                continue
             before = t.cases
             t.offer(m, batch, counter)
             setattr(t, phase, getattr(t, phase) + t.cases - before)
@@ -331,8 +337,9 @@ def explore(domain: Domain, config: CheckConfig) -> Exploration:
             old = ranges.get(key, [lo, hi])
             ranges[key] = [min(old[0], lo), max(old[1], hi)]
         dropped += part["dropped"]
-        for rid, (worst, cases) in part["tracks"].items():
+        for rid, (worst, cases, error) in part["tracks"].items():
             t = tracks[rid]
+            t.error = t.error or error
             t.cases += cases
             t.bulk += cases
             for m, _, case in worst:
@@ -414,7 +421,7 @@ def _bulk_family(name: str, config: CheckConfig, index: int) -> dict:
             lo, hi = out["ranges"].get(key, [v, v])
             out["ranges"][key] = [min(lo, v), max(hi, v)]
         _evaluate(relations, tracks, batch, counter, "bulk", domain)
-    out["tracks"] = {rid: (t.worst, t.cases) for rid, t in tracks.items()}
+    out["tracks"] = {rid: (t.worst, t.cases, t.error) for rid, t in tracks.items()}
     return out
 
 
@@ -456,6 +463,8 @@ def confirm(relation: Relation, config: CheckConfig) -> Confirmed:
     """Explore the relation's domain (cached) and confirm its worst cases in running-error arithmetic."""
     ex = explore(relation.domain, config)
     track = ex.tracks[relation.id]
+    if track.error:
+        raise RuntimeError(track.error[:2000])
     undecided = 0
     for m, _, case in track.worst:
         if m >= 0:

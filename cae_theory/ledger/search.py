@@ -364,6 +364,8 @@ def explore(domain: Domain, config: CheckConfig) -> Exploration:
         note(batch, sizes, 1)
         ms = _evaluate(relations, tracks, batch, counter, "targeted", domain)
         for r in steering:
+            if r.id not in ms:          # a relation in error
+                continue
             m = float(ms[r.id][0])
             if math.isfinite(m):
                 target(-m, label=r.id)

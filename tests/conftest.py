@@ -1,8 +1,16 @@
-"""Hypothesis profiles: ``ci`` (default; derandomised, bounded) and ``thorough`` (long searches).
+"""Hypothesis profiles: ``ci`` (default; derandomised, bounded) and ``thorough`` (long searches); one thread per
+process.
 
 Select a profile with the environment variable ``CAE_HYPOTHESIS_PROFILE=thorough python -m pytest``.
+
+The suite runs on two worker processes (pytest-xdist, ``-n 2`` in pyproject.toml), one per core of the CI machine;
+every process it starts (notebook kernels, ``cae`` subprocesses) inherits one BLAS/OpenMP thread, so that two
+workers never oversubscribe the cores (multi-threaded kernels on the tiny matrices here are slower anyway).
 """
 import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import pytest
 from hypothesis import HealthCheck, settings

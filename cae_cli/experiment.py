@@ -78,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
             from cae_experiments.distributed import INSTALL_HINT
             raise CLIError(f"--scheduler needs Dask distributed: {INSTALL_HINT}")
     from cae_experiments.runner import Progress, RichProgress, run_experiment
-    from cae_experiments import get_experiment
+    from cae_experiments import MissingExtraError, get_experiment
 
     bar = Progress() if args.no_progress else RichProgress(args.name)
     try:
         metrics = run_experiment(args.name, out, steps=args.steps, seed=args.seed, device=args.device,
                                  quick=args.quick, progress=bar, sweep=args.sweep, checkpoint=args.checkpoint,
                                  resume=args.resume, scheduler=args.scheduler, overwrite=args.overwrite)
+    except MissingExtraError as exc:     # an experiment's optional extra is not installed: one line, exit 2
+        raise CLIError(str(exc)) from None
     except ValueError as exc:
         if not args.resume:
             raise

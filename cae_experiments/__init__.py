@@ -26,7 +26,13 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
                         "Fig. 4C: within/cross-modal reconstruction and coupling vs lam in {0,1,10,100}"),
     "discovery": ("cae_experiments.discovery",
                   "FACS protocol: Hungarian pairs, warm start, NN distances of subset-specific types, KS test"),
+    "real-data": ("cae_experiments.real_data",
+                  "UCI digits, two real views (extra realdata): Props. 1-2, collapse vs CCA gap, fixes, CCA floor"),
 }
+
+
+class MissingExtraError(ImportError):
+    """An experiment needs an optional extra that is not installed; the message is one line naming it."""
 
 
 def get_experiment(name: str) -> ModuleType:

@@ -73,6 +73,8 @@ def test_synthetic_modalities_share_a_latent():
     # The pairing carries information: paired rows are strongly canonically correlated (shared latent through
     # smooth maps, noise 0.1), while shuffling the rows of one modality destroys it. For independent rows the
     # top canonical correlation of 20 x 20 dims on n = 1000 is ~ sqrt(40/1000) * 1.4 ~ 0.3 (random CCA).
+    # Properties of the generated data, not two forms of one quantity: measured 0.992 (paired) and 0.245
+    # (shuffled) for this seed; 0.95 and 0.5 separate "shares a latent" from "independent" with a wide margin.
     d = synthetic_multimodal(1000, dims=(20, 20), noise=0.1, seed=0)
     X, Y = d.modalities
     assert top_canonical_correlation(X, Y) > 0.95

@@ -1,43 +1,30 @@
-"""cae_core.diagnostics.batch_diagnostics against numpy/scipy transcriptions, and the collapse semantics.
+"""cae_core.diagnostics.batch_diagnostics against its transcription, a second route to the spectrum, and the
+collapse semantics.
 
-Oracles: numpy (norms, an explicit loop over coordinate pairs for the gap, np.cov + np.linalg.eigvalsh,
-np.linalg.matrix_rank, np.corrcoef) and scipy.stats.entropy for RankMe (Garrido et al. 2023: exp of the
-Shannon entropy of sigma / ||sigma||_1). float64 throughout; values agree to rounding (rtol 1e-10; eigenvalues
-to atol 1e-12 * tr V, the absolute accuracy of eigvalsh).
+Oracles: tests/bounded_diagnostics.py (the definitions -- norms, an explicit gap, RankMe of Garrido et al. 2023 as
+exp of the Shannon entropy of sigma / ||sigma||_1, the correlation -- in running-error arithmetic), the
+eigenvalues of V by a symmetric eigen-solver (a different algorithm from the library's SVD route),
+numpy.linalg.matrix_rank, and exact properties of lines, points and scalings. Tolerances are derived: each
+transcribed value carries a bound on the rounding of any float64 evaluation of its definition (LAPACK's documented
+backward error for the singular values and eigenvalues, tests/rounding_bounds.py); the library must lie within
+twice it, two routes within the sum of their bounds. Everything in float64.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-import scipy.stats
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import bounded_couplings as BC
+import bounded_diagnostics as BD
 from cae_core.diagnostics import batch_diagnostics, log10_spectrum
+from cae_theory.rounding import Bounded, trace
+from rounding_bounds import U64, agree, assert_within, carried, eigvalsh, exact, log10
 
 KEYS = {"max_code_norm", "mean_code_norm", "max_coordinate_gap", "lambda_min", "lambda_max", "total_variance",
         "numerical_rank", "effective_rank", "max_abs_corr", "batch_size", "dim"}
-
-
-
-
-def np_diagnostics(z: np.ndarray) -> dict[str, float]:
-    B, p = z.shape
-    norms = np.linalg.norm(z, axis=1)
-    gap = max((np.abs(z[:, m] - z[:, k]).max() for m, k in itertools.combinations(range(p), 2)), default=0.0)
-    lam = np.linalg.eigvalsh(np.atleast_2d(np.cov(z, rowvar=False)))
-    c = z - z.mean(axis=0)
-    sigma = np.linalg.svd(c, compute_uv=False)
-    corr = np.atleast_2d(np.corrcoef(z, rowvar=False))
-    off = np.abs(corr - np.diag(np.diag(corr))).max() if p > 1 else 1.0
-    return {"max_code_norm": norms.max(), "mean_code_norm": norms.mean(), "max_coordinate_gap": gap,
-            "lambda_min": max(lam[0], 0.0), "lambda_max": lam[-1], "total_variance": lam.sum(),
-            "numerical_rank": float(np.linalg.matrix_rank(c)),
-            "effective_rank": float(np.exp(scipy.stats.entropy(sigma / sigma.sum()))),
-            "max_abs_corr": off, "batch_size": float(B), "dim": float(p)}
 
 
 @st.composite
@@ -52,56 +39,76 @@ def batches(draw):
 
 @given(z=batches())
 @example(z=np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.5]]))
-def test_matches_numpy_transcription(z):
+def test_matches_its_transcription(z):
     got = batch_diagnostics(torch.tensor(z))
-    expected = np_diagnostics(z)
-    assert set(got) == KEYS
-    tr = expected["total_variance"]
-    for key in KEYS:
-        atol = 1e-12 * max(1.0, tr) if key.startswith("lambda") else 0.0
-        assert abs(got[key] - expected[key]) <= atol + 1e-10 * abs(expected[key]), key
-        assert isinstance(got[key], float)
+    want = BD.diagnostics(exact(z))
+    assert set(got) == KEYS and all(isinstance(v, float) for v in got.values())
+    for key, bounded in want.items():
+        assert_within(got[key], bounded, key)
+    B, p = z.shape
+    if p == 1:
+        assert got["max_abs_corr"] == 1.0        # convention: one coordinate lies on a line
+    # an integer decision, numpy.linalg.matrix_rank's rule on the centred batch
+    assert got["numerical_rank"] == float(np.linalg.matrix_rank(z - z.mean(axis=0)))
+    # second route: the eigenvalues of V by a symmetric eigen-solver, and tr V = sum of the eigenvalues
+    V = BC.covariance(exact(z))
+    ev = eigvalsh(V)
+    assert agree(carried(got["lambda_max"], want["lambda_max"]), ev[p - 1])
+    assert agree(carried(got["lambda_min"], want["lambda_min"]), ev[0])
+    assert agree(carried(got["total_variance"], want["total_variance"]), trace(V))
 
 
 @given(z=batches(), log_beta=st.floats(-6, 6))
 def test_pure_shrinkage_is_invisible_to_rank_measures(z, log_beta):
     # the rank measures depend on ratios of singular values, so pure shrinkage (Prop. 1's collapse) leaves them
-    # unchanged; the literal quantities of the propositions (norms, gaps, eigenvalues) are not
-    beta = 10.0 ** log_beta
-    d, s = batch_diagnostics(torch.tensor(z)), batch_diagnostics(torch.tensor(beta * z))
-    for key in ("max_code_norm", "mean_code_norm", "max_coordinate_gap"):
-        assert abs(s[key] - beta * d[key]) <= 1e-10 * beta * d[key] + 1e-300
-    for key in ("lambda_max", "total_variance"):
-        assert abs(s[key] - beta ** 2 * d[key]) <= 1e-10 * beta ** 2 * d[key]
-    for key in ("effective_rank", "max_abs_corr", "numerical_rank"):
-        assert abs(s[key] - d[key]) <= 1e-9, key
+    # unchanged; the literal quantities of the propositions (norms, gaps, eigenvalues) are not. Exact identities
+    # for the exact scaling; beta * z is rounded (in the bound of its transcription)
+    beta = Bounded.exact(10.0 ** log_beta)
+    scaled = exact(z) * beta
+    d, s = batch_diagnostics(torch.tensor(z)), batch_diagnostics(torch.tensor(scaled.value))
+    want_d, want_s = BD.diagnostics(exact(z)), BD.diagnostics(scaled)
+    factor = {"max_code_norm": beta, "mean_code_norm": beta, "max_coordinate_gap": beta,
+              "lambda_max": beta * beta, "total_variance": beta * beta, "effective_rank": None}
+    if z.shape[1] > 1:
+        factor["max_abs_corr"] = None
+    for key, f in factor.items():
+        unscaled = carried(d[key], want_d[key])
+        assert agree(carried(s[key], want_s[key]), unscaled if f is None else unscaled * f), key
+    assert s["numerical_rank"] == d["numerical_rank"]
 
 
 @given(z=batches())
 def test_effective_rank_bounds(z):
     d = batch_diagnostics(torch.tensor(z))
-    # exp(H(q)) lies in [1, number of non-zero sigma]; rounding puts tiny non-zero sigma where exact ones vanish,
-    # which raises the entropy by at most ~1e-14 (q log q with q ~ 1e-16)
-    assert 1.0 - 1e-12 <= d["effective_rank"] <= min(z.shape[0] - 1, z.shape[1]) + 1e-12
+    # exp(H(q)) lies in [1, number of non-zero sigma] exactly; the value may miss the range by its rounding (the
+    # transcription's bound, which covers tiny non-zero sigma where exact ones vanish)
+    slack = 2 * float(BD.effective_rank(exact(z)).error)
+    assert 1.0 - slack <= d["effective_rank"] <= min(z.shape[0] - 1, z.shape[1]) + slack
     assert 0.0 <= d["lambda_min"] <= d["lambda_max"]
 
 
 def test_codes_on_a_line():
     # dimensional collapse: z_s = t_s u + c (Prop. 2's limit up to scaling of coordinates)
+    # The exact line has effective rank 1, lambda_min 0 and |corr| 1; the float batch is the line up to the
+    # rounding of its construction, which its transcription carries (inputs t, u, c exact), so the library's value
+    # lies within that bound of the line's exact value.
     t = np.random.default_rng(0).standard_normal((40, 1))
-    z = t @ np.array([[1.0, -2.0, 0.5]]) + np.array([3.0, 1.0, -1.0])
-    d = batch_diagnostics(torch.tensor(z))
+    line = exact(t) @ exact(np.array([[1.0, -2.0, 0.5]])) + exact(np.array([3.0, 1.0, -1.0]))
+    d = batch_diagnostics(torch.tensor(line.value))
+    want = BD.diagnostics(line)
     assert d["numerical_rank"] == 1.0
-    assert abs(d["effective_rank"] - 1.0) < 1e-12
-    assert d["lambda_min"] < 1e-28 * d["lambda_max"] + 1e-300
-    assert d["max_abs_corr"] == pytest.approx(1.0, abs=1e-12)
+    for key, ideal in (("effective_rank", 1.0), ("lambda_min", 0.0), ("max_abs_corr", 1.0)):
+        assert_within(d[key], Bounded(ideal, want[key].error), key, factor=1.0)
 
 
 def test_equal_coordinates_have_zero_gap():
     # Prop. 2's literal quantity: |z(m) - z(m')| = 0 for all m, m' when all coordinates coincide
     t = np.random.default_rng(1).standard_normal((10, 1))
-    d = batch_diagnostics(torch.tensor(np.repeat(t, 4, axis=1)))
-    assert d["max_coordinate_gap"] == 0.0 and d["max_abs_corr"] == pytest.approx(1.0, abs=1e-12)
+    z = np.repeat(t, 4, axis=1)
+    d = batch_diagnostics(torch.tensor(z))
+    assert d["max_coordinate_gap"] == 0.0     # max - min of equal numbers: exact
+    # identical columns: the exact correlation of the float batch is 1
+    assert_within(d["max_abs_corr"], Bounded(1.0, BD.max_abs_corr(exact(z)).error), "max_abs_corr", factor=1.0)
 
 
 def test_conventions():
@@ -121,16 +128,25 @@ def test_accepts_numpy_float32_and_grad_tensors():
     z = np.random.default_rng(3).standard_normal((20, 3))
     reference = batch_diagnostics(torch.tensor(z))
     assert batch_diagnostics(z) == reference
-    as32 = batch_diagnostics(torch.tensor(z, dtype=torch.float32, requires_grad=True))
-    assert as32["lambda_min"] == pytest.approx(reference["lambda_min"], rel=1e-5)  # float32 input rounding
+    z32 = torch.tensor(z, dtype=torch.float32, requires_grad=True)
+    as32 = batch_diagnostics(z32)
+    # the float32 numbers are z moved by their rounding |z - z32|: their transcription, with that distance as the
+    # inputs' error, bounds the distance of as32 from the diagnostics of z itself
+    near = z32.detach().double().numpy()
+    moved = BD.diagnostics(Bounded(near, np.abs(z - near)))
+    assert agree(carried(as32["lambda_min"], moved["lambda_min"]),
+                 carried(reference["lambda_min"], BD.diagnostics(exact(z))["lambda_min"]))
 
 
 def test_log10_spectrum():
     z = np.random.default_rng(4).standard_normal((3, 4))
     spectrum = log10_spectrum(torch.tensor(z))
-    lam = np.sort(np.linalg.eigvalsh(np.cov(z, rowvar=False)))[::-1]
-    np.testing.assert_allclose(spectrum[:2], np.log10(lam[:2]), rtol=1e-10)
-    assert spectrum[2] < -25  # rank 2 after centring: sigma_3 is rounding (~1e-16), lambda_3 ~ 1e-32
+    lam = BD.spectrum(exact(z))
+    assert_within(spectrum[:2], log10(lam[:2]), "log10 spectrum")
+    # rank 2 after centring (3 rows): the exact lambda_3 of the float batch is 0, so the computed one is within
+    # its bound of 0 (sigma_3 is rounding)
+    top = np.log10(float(lam.error[2]))
+    assert spectrum[2] <= top + 4 * U64 * abs(top)          # both logarithms to 1 ulp
     assert spectrum[3] == -300.0  # the p - B = 1 eigenvalue that is exactly 0 is reported at the floor
     with pytest.raises(ValueError, match="floor must be a finite number > 0"):
         log10_spectrum(torch.tensor(z), floor=0.0)

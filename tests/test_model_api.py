@@ -1,6 +1,11 @@
 """The practitioner's model API (issue 12 items 3, 4 and 7): evaluating a loss leaves the model alone, per-feature
 standardisation fitted on the training rows and stored with the model, encoding one modality, cross-modal
-translation, save/load of a folder of plain data. Every run is tiny (a few steps, dims <= 12)."""
+translation, save/load of a folder of plain data. Every run is tiny (a few steps, dims <= 12).
+
+Tolerances are derived: expected values are transcriptions of the formulas in running-error arithmetic
+(tests/bounded_model.py for the modules, cae_theory.rounding for statistics), whose bounds cover any evaluation of
+them in the model's dtype; the library lies within twice them, two values of one exact quantity within the sum
+of their bounds (tests/rounding_bounds.py)."""
 import json
 import os
 import warnings
@@ -14,8 +19,9 @@ from cae_core import CoupledAutoencoder, PairedDataset, fit, linear_arm, mlp_arm
 from cae_core.data import synthetic_multimodal
 from cae_core.model import Batch
 from cae_core.preprocessing import FeatureScaleWarning
-
-EPS32 = np.finfo(np.float32).eps
+from cae_theory.rounding import Bounded, sqrt
+import bounded_model as BM
+from rounding_bounds import U32, U64, agree, assert_within, carried, exact, float32_arithmetic, round_to
 
 
 def bn_model(seed=0, dims=(8, 6), p=2, **kw):
@@ -57,61 +63,74 @@ def test_evaluating_the_loss_does_not_change_the_model():
     with torch.no_grad():
         pre = model.arms[1].encoder(xs[1])
     model.loss(Batch(xs, 12), update_running_stats=True)
-    torch.testing.assert_close(model.norms[1].running_mean, 0.1 * pre.mean(dim=0), rtol=0, atol=4 * EPS32)
+    # expected: 0.1 * mean of the pre-norm codes (float32: the mean's sum of 12 terms and division, the momentum
+    # 0.1 as a float32 number -- within u32 0.1 of 0.1 -- and the product)
+    with float32_arithmetic():
+        want = Bounded(0.1, 0.1 * U32) * (exact(pre).sum(axis=0) / 12)
+    assert_within(model.norms[1].running_mean, want, "running_mean")
 
 
 def test_fit_still_moves_the_running_statistics():
-    """One fit step over all rows (batch = the data, float64): running_mean = 0.1 * mean of the pre-norm codes of
-    the initial weights (order of the rows does not change a mean beyond rounding: n * eps * max|z|)."""
+    """One fit step over all rows (batch = the data, float64, rows in the sampler's order): running_mean = 0.1 *
+    mean of the pre-norm codes of the initial weights, the encoder and the mean transcribed (any row order, any
+    summation order) and 0.1 taken as the float64 number within u 0.1 of it."""
     torch.manual_seed(0)
     model = CoupledAutoencoder([linear_arm(8, 2), linear_arm(6, 2)], latent_norm="batchnorm", coupling="mse")
     data = synthetic_multimodal(40, dims=(8, 6), seed=0)
     model.double()
-    with torch.no_grad():
-        pre = model.arms[0].encoder(torch.from_numpy(data.modalities[0])).numpy()
+    pre = BM.forward(model.arms[0].encoder, exact(data.modalities[0]))
     fit(model, data, steps=1, batch_size=40, dtype=torch.float64, progress=False)
-    tol = 40 * np.finfo(np.float64).eps * np.abs(pre).max()
-    np.testing.assert_allclose(model.norms[0].running_mean.numpy(), 0.1 * pre.mean(axis=0), rtol=0, atol=tol)
+    want = Bounded(0.1, 0.1 * U64) * (pre.sum(axis=0) / 40)
+    assert_within(model.norms[0].running_mean, want, "running_mean")
 
 
 # ------------------------------------------------------------------------------ item 4: standardisation
 
 def test_standardize_is_fitted_on_the_training_rows_and_stored():
     """Issue 12 item 4. Oracle: scikit-learn's StandardScaler on all training rows of each modality (paired then
-    unpaired); the buffers are float32, so they agree to float32 rounding of the float64 statistics."""
+    unpaired). Both are bounded: ours the float64 mean and two-pass population standard deviation cast to the
+    float32 buffers, scikit-learn's the mean and its corrected two-pass variance (sum T^2 - (sum T)^2 / n) / n,
+    T = x - mean; they must agree within the sum of the bounds."""
     data = scaled_data()
     model = bn_model()
     with warnings.catch_warnings():
         warnings.simplefilter("error", FeatureScaleWarning)      # standardize=True: no scale warning
         fit(model, data, steps=3, batch_size=16, n_paired=12, standardize=True, progress=False)
     for i in range(2):
+        rows = exact(data.rows(i))
+        n = rows.shape[0]
         ref = StandardScaler().fit(data.rows(i))
-        np.testing.assert_allclose(model.scalers[i].mean.numpy(), ref.mean_, rtol=EPS32)
-        np.testing.assert_allclose(model.scalers[i].scale.numpy(), ref.scale_, rtol=EPS32)
+        mean = rows.sum(axis=0) / n
+        T = rows - mean
+        ours = sqrt((T * T).sum(axis=0) / n)
+        sums = T.sum(axis=0)
+        theirs = sqrt(((T * T).sum(axis=0) - sums * sums / n) / n)
+        assert_within(model.scalers[i].mean, round_to(mean, np.float32), "mean")
+        assert agree(carried(model.scalers[i].mean, round_to(mean, np.float32)), carried(ref.mean_, mean))
+        assert_within(model.scalers[i].scale, round_to(ours, np.float32), "scale")
+        assert agree(carried(model.scalers[i].scale, round_to(ours, np.float32)), carried(ref.scale_, theirs))
 
 
 def test_encode_and_loss_apply_the_stored_standardisation():
     """encode(X) = N(E((X - mean) / scale)) in eval mode; R_i of the loss is measured on the standardised scale
-    and decode/reconstruct answer in data units (x_hat * scale + mean). Oracles: the same formulas written with
-    the arms' modules directly, in float64."""
+    and decode/reconstruct answer in data units (x_hat * scale + mean). Oracles: the same formulas transcribed
+    from the arms' modules (tests/bounded_model.py), in float64."""
     data = scaled_data()
     model = bn_model()
     fit(model, data, steps=3, batch_size=16, n_paired=12, standardize=True, dtype=torch.float64, progress=False)
     model.eval()
     X = data.modalities
-    mean, scale = [model.scalers[i].mean.numpy() for i in range(2)], [model.scalers[i].scale.numpy() for i in range(2)]
-    with torch.no_grad():
-        z = [model.norms[i](model.arms[i].encoder(torch.from_numpy((X[i] - mean[i]) / scale[i]))).numpy()
-             for i in range(2)]
-        rec = [model.arms[i].decoder(torch.from_numpy(z[i])).numpy() * scale[i] + mean[i] for i in range(2)]
+    z = [BM.codes(model, i, X[i]) for i in range(2)]
+    rec = [BM.forward(model.arms[i].decoder, z[i]) * exact(model.scalers[i].scale) + exact(model.scalers[i].mean)
+           for i in range(2)]
     codes = model.encode(data)
     for i in range(2):
-        np.testing.assert_allclose(codes[i], z[i], rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(model.reconstruct(data)[i], rec[i], rtol=1e-12, atol=1e-9 * np.abs(rec[i]).max())
+        assert_within(codes[i], z[i], "codes")
+        assert_within(model.reconstruct(data)[i], rec[i], "reconstruct")
     parts = model.loss([torch.from_numpy(x) for x in X])
+    _, recon, _ = BM.eq1(model, X, X[0].shape[0])
     for i in range(2):
-        expected = np.mean(((X[i] - mean[i]) / scale[i] - (rec[i] - mean[i]) / scale[i]) ** 2)
-        assert abs(parts.recon[i].item() - expected) <= 1e-10 * max(1.0, expected)
+        assert_within(parts.recon[i], recon[i], "R_i")
 
 
 def test_scale_warning():
@@ -146,14 +165,14 @@ def test_encode_one_modality_and_translate():
         model.encode(rna, modality=1)
     out = model.translate(rna, source=0, target=1)
     model.eval()
-    with torch.no_grad():
-        s0, s1 = model.scalers
-        z = model.norms[0](model.arms[0].encoder(torch.from_numpy((rna - s0.mean.numpy()) / s0.scale.numpy())))
-        expected = model.arms[1].decoder(z).numpy() * s1.scale.numpy() + s1.mean.numpy()
+    s1 = model.scalers[1]
+    expected = BM.forward(model.arms[1].decoder, BM.codes(model, 0, rna)) * exact(s1.scale) + exact(s1.mean)
+    same = BM.forward(model.arms[1].decoder, BM.codes(model, 1, data.modalities[1])) * exact(s1.scale) + \
+        exact(s1.mean)
     assert out.shape == (len(rna), 6)
-    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
-    np.testing.assert_allclose(model.translate(data.modalities[1], source=1, target=1), model.reconstruct(data)[1],
-                               rtol=1e-12)
+    assert_within(out, expected, "translate 0 -> 1")
+    assert_within(model.translate(data.modalities[1], source=1, target=1), same, "translate 1 -> 1")
+    assert_within(model.reconstruct(data)[1], same, "reconstruct")
     with pytest.raises(ValueError, match="target must be an arm index"):
         model.translate(rna, source=0, target=5)
 

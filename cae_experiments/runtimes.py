@@ -31,6 +31,7 @@ import datetime
 import json
 import os
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -68,9 +69,13 @@ def _machine_words(machine: dict | None) -> str:
     return f"{machine.get('cpu') or 'unknown CPU'}, {machine.get('usable_cores')} cores"
 
 
-def _load_words(entries: list[dict]) -> str:
+def _conditions(entries: list[dict]) -> str:
+    """Where and how ``entries`` (timed here) were timed, in words."""
+    machines = sorted({_machine_words(e.get("machine")) for e in entries})
     loads = [v for e in entries for v in (e.get("load_average") or []) if v is not None]
-    return f", load average {min(loads):.1f}-{max(loads):.1f} while timed" if loads else ""
+    nice = sorted({e.get("niceness") for e in entries if e.get("niceness") is not None})
+    return "; ".join(machines) + (f", load average {min(loads):.1f}-{max(loads):.1f}" if loads else "") + (
+        f", at nice {'/'.join(map(str, nice))}" if nice else "")
 
 
 def listing(runtimes: dict | None = None) -> str:
@@ -81,28 +86,29 @@ def listing(runtimes: dict | None = None) -> str:
     width = max(len(n) for n in EXPERIMENTS)
     times = {name: (duration((measured.get(name, {}).get("quick") or {}).get("seconds")),
                     duration((measured.get(name, {}).get("full") or {}).get("seconds"))) for name in EXPERIMENTS}
-    qw = max(len(q) for q, _ in times.values())
-    fw = max(len(f) for _, f in times.values())
+    qw = max([len(q) for q, _ in times.values()] + [len("--quick")])
+    fw = max([len(f) for _, f in times.values()] + [len("full")])
     lines = [f"  {'NAME':<{width}}  {'--quick':>{qw}}  {'full':>{fw}}  what it shows"]
     lines += [f"  {name:<{width}}  {times[name][0]:>{qw}}  {times[name][1]:>{fw}}  {desc}"
               for name, (_, desc) in EXPERIMENTS.items()]
     quick = [e["quick"] for e in measured.values() if e.get("quick")]
-    full = [e["full"] for e in measured.values() if e.get("full")]
+    timed = [e["full"] for e in measured.values() if e.get("full") and e["full"].get("machine")]
+    recorded = [name for name, e in measured.items() if e.get("full") and not e["full"].get("machine")]
     notes = ["", "Run times: wall clock, one CPU thread per run (as `cae experiment` runs), measured by "
-             f"`{COMMAND}` (cae_experiments/runtimes.json)."]
+             f"`{COMMAND}` (cae_experiments/runtimes.json: the machine and load of each)."]
     if quick:
-        machines = {_machine_words(e.get("machine")) for e in quick}
-        notes.append(f"  --quick: timed on {'; '.join(sorted(machines))}{_load_words(quick)}.")
-    if full:
-        machines = {_machine_words(e.get("machine")) for e in full}
-        notes.append(f"  full size: the documented runs in docs/figures ({'; '.join(sorted(machines))}"
-                     f"{_load_words(full)}); see each entry's 'how'.")
-    notes += ["A loaded machine takes longer; an idle one with more cores runs several experiments at once.",
+        notes.append(f"  --quick: timed on {_conditions(quick)}.")
+    if timed:
+        notes.append(f"  full size: the documented runs in docs/figures, timed on {_conditions(timed)}" +
+                     (f"; for {', '.join(recorded)} the training time those runs recorded (machine not recorded)."
+                      if recorded else "."))
+    notes += ["A busy machine takes longer.",
               "",
-              "--quick runs the same experiment smaller (fewer steps, or fewer cells of a grid; each experiment's",
+              "--quick runs the same experiment smaller (fewer steps, or fewer cells of a grid; each experiment's "
               "QUICK says what differs) and still shows its effect; the tests run every experiment at --quick.",
               "Example: cae experiment couplings --quick --out runs/couplings-quick"]
-    return "\n".join(lines + notes)
+    wrapped = [textwrap.fill(n, 100, subsequent_indent="    " if n.startswith("  ") else "") for n in notes]
+    return "\n".join(lines + wrapped)
 
 
 # ----------------------------------------------------------------------------------------------- measuring

@@ -5,26 +5,24 @@ from __future__ import annotations
 import argparse
 
 from cae_experiments import EXPERIMENTS
+from cae_experiments.runtimes import listing
 
 HELP = "run a collapse experiment (metrics.json, PNG figures, summary.txt); --list lists them"
 
 
-def _listing() -> str:
-    width = max(len(n) for n in EXPERIMENTS)
-    return "\n".join(f"  {name:<{width}}  {desc}" for name, (_, desc) in EXPERIMENTS.items())
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = "experiments:\n" + _listing()
+    p.epilog = "experiments:\n" + listing()
     p.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see the list below)")
-    p.add_argument("--list", action="store_true", help="list the experiments with one line each and exit")
+    p.add_argument("--list", action="store_true",
+                   help="list the experiments with their measured run times (--quick and full size) and exit")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/NAME)")
     p.add_argument("--steps", type=int, default=None,
                    help="training steps per run (default: the experiment's own, smaller with --quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed; a run is reproducible from it (default 0)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--quick", action="store_true", help="small size (the one the tests use)")
+    p.add_argument("--quick", action="store_true",
+                   help="the same experiment, smaller (the size the tests use; --list shows its run time)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
                    help="keep an atomic checkpoint of every run in DIR (not with --sweep)")
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from cae_cli.main import CLIError, check_device, check_output_dir
 
     if args.list:
-        print(_listing())
+        print(listing())
         return 0
     if args.name is None:
         raise CLIError("give an experiment NAME or --list; experiments: " + ", ".join(EXPERIMENTS))

@@ -1,10 +1,13 @@
 """Each experiment at --quick size: it runs, writes metrics.json (issue-4 schema), non-empty PNGs and
-summary.txt, and shows its qualitative outcome. Each experiment runs ONCE per test session (module fixtures).
+summary.txt, and shows its effect. Each experiment runs ONCE per test session (module fixtures).
 
 Margins. The propositions are statements about the infimum of the loss, not about a finite Adam run, so no
-margin can be derived exactly for a 300-800-step run; each assertion below names the theoretical reason for
-its direction and uses a deliberately weak factor, with the value measured at --quick seed 0 quoted next to
-it, so a regression has to be large to pass unnoticed and a pass is not a tuned coincidence.
+margin can be derived exactly for a run of a few hundred steps. Each assertion therefore compares the quantity
+with a boundary that the quantity itself defines, never with a factor tuned on the run: a ratio to the lam = 0
+control below 1; an effective rank below 1.5, midway between a line (1) and a plane (2); an error below that of
+predicting every feature by its mean (what a decoder gets from a code that carries nothing); the 2-standard-error
+rule of the experiment's own comparison; a k-NN accuracy above chance by a binomial test. The value measured at
+--quick seed 0 is quoted next to each, to show how far from its boundary the run is.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from cae_cli.main import main as cae_main
 from cae_experiments import EXPERIMENTS
@@ -45,34 +49,56 @@ def couplings(tmp_path_factory):
 
 # ------------------------------------------------------------------------------------------------ shrinkage
 
+def mean_predictor_error(modalities) -> float:
+    """Reconstruction error, summed over arms, of predicting every feature by its mean (numpy): what a decoder
+    can do at best from a code that carries nothing about its input (e.g. a code shrunk to zero)."""
+    return float(sum(np.mean((x - x.mean(axis=0)) ** 2) for x in modalities))
+
+
 def test_shrinkage_codes_shrink_for_every_positive_lambda(shrinkage):
     """Prop. 1: z -> beta z with D -> D / beta keeps the reconstruction and multiplies the mse coupling by
     beta^2, so for lam > 0 the loss decreases along the scale direction at every point, while at lam = 0
-    nothing pushes the scale down. Required: final/initial max code norm at least 2x smaller than at lam = 0
-    (measured at --quick: 6x (lam 1) to 30x (lam 100) smaller), and the coupling, which scales as the norm
-    squared, at least 4x smaller (measured: > 1e4x)."""
+    nothing pushes the scale down. The runs of one k share initial weights and batches. Required for every
+    lam > 0: the largest code's growth (final / initial) smaller than at lam = 0, i.e. its ratio to the
+    control below 1 (measured 0.17 at lam 1 to 0.03 at lam 100), and so the coupling (measured < 1e-4 of the
+    control's); a larger lam pulls harder: lam = 100 ends smaller than lam = 1 relative to the control."""
     comp = {(c["k"], c["lam"]): c for c in shrinkage["comparison"]}
     assert {k for k, _ in comp} == {2, 3}
     for (k, lam), c in comp.items():
         if lam > 0:
-            assert c["norm_ratio_vs_lam0"] < 0.5, (k, lam, c)
-            assert c["coupling_vs_lam0"] < 0.25, (k, lam, c)
-    for k in (2, 3):   # larger lam, stronger pull toward 0 (measured 0.17 vs 0.04)
+            assert c["norm_ratio_vs_lam0"] < 1, (k, lam, c)
+            assert c["coupling_vs_lam0"] < 1, (k, lam, c)
+    for k in (2, 3):
         assert comp[(k, 100.0)]["norm_ratio_vs_lam0"] < comp[(k, 1.0)]["norm_ratio_vs_lam0"]
 
 
-def test_shrinkage_costs_little_reconstruction_at_lambda_one(shrinkage):
-    """Prop. 1: the shrinking direction costs no reconstruction at all (the infimum of the loss equals the
-    uncoupled optimum). A finite Adam run lags, because the decoder must grow to undo the shrinkage, and the
-    lag grows with lam (full-size run: 1.08x at lam 1, 1.66x at lam 100). Required at --quick (400 steps):
-    lam = 1 within 2x of lam = 0 (measured 1.24x and 1.32x). This ratio is a transient: at 300 steps it was
-    4.4x for k = 3 (lam = 0 converges sooner), so the quick size must not be cut below 400 steps."""
-    for c in shrinkage["comparison"]:
-        if c["lam"] == 1.0:
-            assert c["recon_vs_lam0"] < 2.0, c
+def test_shrinkage_keeps_the_reconstruction(shrinkage):
+    """Prop. 1: the shrinking direction costs no reconstruction (the infimum of the loss equals the uncoupled
+    optimum); a finite Adam run lags, because the decoder must grow to undo the shrinkage (full-size run: 1.08x
+    the lam = 0 error at lam 1, 1.66x at lam 100). What must hold is that the shrunk codes still carry the data:
+    for every lam the whole-data reconstruction error is nearer the lam = 0 run's than the error of a code that
+    carries nothing (the feature means, computed here from the same data), i.e. below the midpoint of the two
+    (measured at k = 2: 0.026 (lam 1) to 0.13 (lam 100) vs midpoint 0.25)."""
+    from cae_experiments import shrinkage as sh
+
+    cfg = sh.QUICK                                  # the fixture's run
+    for k in cfg.arms:
+        runs = {r["lam"]: r["final"]["recon_all"] for r in shrinkage["runs"] if r["k"] == k}
+        midpoint = (runs[0.0] + mean_predictor_error(cfg.synthetic_data(k).modalities)) / 2
+        for lam, recon in runs.items():
+            assert recon < midpoint, (k, lam, recon, midpoint)
 
 
 # -------------------------------------------------------------------------------------------- line collapse
+
+def rankme(eigenvalues) -> float:
+    """Effective rank (RankMe, Garrido et al. 2023, as cae_core.diagnostics) from the eigenvalues of a code
+    covariance, in numpy: exp of the entropy of the normalised singular values sigma_m ~ sqrt(eigenvalue_m)."""
+    sigma = np.sqrt(np.clip(np.asarray(eigenvalues, dtype=float), 0, None))
+    q = sigma / sigma.sum()
+    q = q[q > 0]
+    return float(np.exp(-(q * np.log(q)).sum()))
+
 
 def test_line_collapse_coupling_never_below_cca_floor_and_approaches_it(line_collapse):
     """The canonical-correlation floor (cae_experiments.cca): for linear arms and codes standardised over the rows
@@ -80,7 +106,8 @@ def test_line_collapse_coupling_never_below_cca_floor_and_approaches_it(line_col
     for the gaps and relative margins the experiment computes in float64 before writing, and the 6-digit
     rounding of metrics.json (relative 1e-6) when coupling and floor are compared as stored. Checked on the
     whole data at every snapshot and on 20 fresh batches per snapshot against their own floor. Approach
-    from above: the gap to the floor must shrink at least 10x (measured ~190x)."""
+    from above: the final distance to the floor is below the floor itself, i.e. the coupling ends nearer its
+    floor than the floor is to 0 (measured 0.003 vs floor 0.32; start 5.8)."""
     c = line_collapse["cca_floor"]
     floor = c["floor_mean_over_rows"]
     assert 0 < c["rho_1"] < 1 and floor > 0
@@ -89,24 +116,22 @@ def test_line_collapse_coupling_never_below_cca_floor_and_approaches_it(line_col
             assert s["coupling"] >= s["floor"] * (1 - 1e-6), s["step"]
             assert min(s["batch_floor_margins"]) >= -1e-9, s["step"]
     assert c["min_whole_data_gap"] >= -1e-9 * floor
-    assert c["gap_end"] < c["gap_start"] / 10
+    assert c["gap_end"] < floor < c["gap_start"]
 
 
-def test_line_collapse_codes_collapse_to_a_line_and_the_control_less(line_collapse):
+def test_line_collapse_codes_collapse_to_a_line_and_the_control_does_not(line_collapse):
     """Prop. 2: with batch-standardised codes and the mse coupling the infimum has all coordinates on one
-    line: lambda_min(V) -> 0, |corr| -> 1, effective rank -> 1. Required for lam = 10 (whole data unless said):
-    lambda_min at least 10x smaller than at the start (measured 146x) and smaller than in the lam = 0 control
-    (0.005 vs 0.07); 1 - max|corr| at least 10x smaller than at the start (measured 130x); the training-batch
-    effective rank (3 at the start) down by at least 1 (measured 2.98 -> 1.51) and below the control's."""
+    line. Required, on the whole data at the last snapshot (eigenvalues of each arm's code covariance): the
+    effective rank of the lam = 10 codes (the larger of the two arms') below 1.5, midway between a line (1) and
+    a plane (2) (measured 1.23), and that of the lam = 0 control above it (measured 2.46); lambda_min below the
+    control's (measured 0.0005 vs 0.06); the training-batch effective rank below the control's."""
     main, control = line_collapse["runs"]
     assert main["lam"] == 10.0 and control["lam"] == 0.0
-    s0, s1, ctrl = main["snapshots"][0], main["snapshots"][-1], control["snapshots"][-1]
-    assert s1["lambda_min"] < s0["lambda_min"] / 10
-    assert s1["lambda_min"] < ctrl["lambda_min"]
-    assert 1 - s1["max_abs_corr"] < (1 - s0["max_abs_corr"]) / 10
-    erank = main["history"]["effective_rank"]
-    assert erank[-1] < erank[0] - 1
-    assert erank[-1] < control["history"]["effective_rank"][-1]
+    end, ctrl = main["snapshots"][-1], control["snapshots"][-1]
+    assert max(rankme(ev) for ev in end["spectrum"]) < 1.5
+    assert min(rankme(ev) for ev in ctrl["spectrum"]) > 1.5
+    assert end["lambda_min"] < ctrl["lambda_min"]
+    assert main["history"]["effective_rank"][-1] < control["history"]["effective_rank"][-1]
 
 
 # ------------------------------------------------------------------------------------------------ couplings
@@ -117,29 +142,97 @@ def test_couplings_panel_runs_every_coupling(couplings):
     assert not [r["error"] for r in couplings["runs"] if r.get("error")]
 
 
+def above_chance(accuracy: float, labels, n_test: int, level: float = 1e-3) -> bool:
+    """A k-NN accuracy on ``n_test`` held-out images is above chance: one-sided binomial test (scipy) against the
+    accuracy of always guessing the most frequent digit, at ``level``."""
+    chance = np.bincount(np.asarray(labels)).max() / len(labels)
+    return stats.binomtest(int(round(accuracy * n_test)), n_test, chance, alternative="greater").pvalue < level
+
+
 def test_couplings_mse_shrinks_bn_mse_collapses_fixes_do_not(couplings):
-    """Prop. 1: mse without normalisation shrinks -> whole-data max code norm at least 2x below the uncoupled
-    reference. Prop. 2: bn+mse tends to a line -> its max|corr| is above, and its effective rank below, those of
-    fc and msv, whose minimisers are not degenerate (fc is invariant to any common invertible map, msv to
-    scaling). fc and msv keep 2-D codes: effective rank > 1.5, i.e. nearer 2 (full) than 1 (a line); their
-    k-NN digit accuracy within and across arms (after alignment) is > 0.25, well above the chance level
-    0.1 of ten balanced digits."""
+    """Prop. 1: mse without normalisation shrinks: the largest code (whole data) ends below that of the
+    uncoupled control (ratio below 1; measured 0.16 vs 8.2) and below where it started (measured 0.16 vs 0.19).
+    Prop. 2: bn+mse tends to a line: effective rank (the smaller arm's) below 1.5, midway between a line (1) and
+    the plane (2) (measured 1.27). fc and msv, whose minimisers are not degenerate (fc is invariant to any common
+    invertible map, msv to scaling), keep 2-D codes: effective rank above 1.5 (measured 1.98, 1.97), and their
+    codes hold the digits: k-NN accuracy within arms and across them (after alignment) above chance (binomial
+    test at 1e-3; measured 0.36-0.58 vs chance 0.10). The uncoupled control is not compared on rank: at 300
+    steps it is itself near a line (see couplings_panel.QUICK)."""
     t = {row["label"]: row for row in couplings["table"]}
-    assert t["mse"]["max_code_norm"] < t["uncoupled"]["max_code_norm"] / 2
+    assert t["mse"]["max_code_norm"] / t["uncoupled"]["max_code_norm"] < 1
+    assert t["mse"]["max_code_norm"] < t["mse"]["max_code_norm_start"]
+    assert t["bn+mse"]["effective_rank"] < 1.5
+    n_test = int(round(couplings["config"]["held_out_fraction"] * len(couplings["labels"])))
     for fix in ("fc", "msv"):
-        assert t["bn+mse"]["max_abs_corr"] > t[fix]["max_abs_corr"]
-        assert t["bn+mse"]["effective_rank"] < t[fix]["effective_rank"]
         assert t[fix]["effective_rank"] > 1.5
-        assert t[fix]["knn_within"] > 0.25 and t[fix]["knn_across_aligned"] > 0.25
+        for key in ("knn_within", "knn_across_aligned"):
+            assert above_chance(t[fix][key], couplings["labels"], n_test), (fix, key, t[fix][key])
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
 
-def test_cli_lists_experiments_and_rejects_bad_arguments(capsys):
+def test_cli_lists_experiments_with_measured_run_times_and_mentions_quick(capsys):
+    """`cae experiment --list`: every experiment on a line with its run time at --quick and at full size as
+    recorded in cae_experiments/runtimes.json, how they were measured (the command that writes the file) and what
+    --quick is."""
+    from cae_experiments.runtimes import duration, load
+
     assert cae_main(["experiment", "--list"]) == 0
     listing = capsys.readouterr().out
+    measured = load()["experiments"]
     for name in EXPERIMENTS:
-        assert name in listing
+        line = next(row for row in listing.splitlines() if row.split()[:1] == [name])
+        assert duration(measured[name]["quick"]["seconds"]) in line, line
+        assert duration(measured[name]["full"]["seconds"]) in line, line
+    words = " ".join(listing.split())                   # the notes are wrapped at 100 columns
+    assert "measured by `python -m cae_experiments.runtimes`" in words and "--quick runs the same experiment" in words
+
+
+def test_runtimes_file_records_what_was_measured_where():
+    """runtimes.json (python -m cae_experiments.runtimes): for every experiment a --quick time measured by that
+    command with its machine and load average, and a full-size time that says where it comes from."""
+    from cae_experiments.runtimes import load
+
+    measured = load()["experiments"]
+    assert list(measured) == list(EXPERIMENTS)
+    for name, entry in measured.items():
+        quick, full = entry["quick"], entry["full"]
+        assert quick["seconds"] > 0 and quick["machine"]["cpu"] and quick["machine"]["usable_cores"] >= 1
+        assert "python -m cae_experiments.runtimes" in quick["how"] and len(quick["load_average"]) == 2
+        assert full["seconds"] > quick["seconds"] and full["how"], name
+
+
+@pytest.mark.parametrize("seconds, text", [(None, "not measured"), (8.4, "8 s"), (89, "89 s"), (240, "4 min"),
+                                           (2100, "35 min"), (5399, "90 min"), (7200, "2.0 h")])
+def test_duration_words(seconds, text):
+    """Run times in --list: seconds below 90 s, minutes below 90 min, hours above (values worked by hand)."""
+    from cae_experiments.runtimes import duration
+
+    assert duration(seconds) == text
+
+
+def test_redraw_rewrites_the_figures_from_metrics_alone(tmp_path, capsys):
+    """python -m cae_experiments.redraw FOLDER: the figures come back (at >= 150 dpi) from metrics.json alone,
+    which is left byte for byte as it was; a folder without metrics.json is a usage error."""
+    from cae_experiments.redraw import main as redraw_main
+    from experiment_outputs import check_figure_file
+
+    out = tmp_path / "run"
+    metrics = run_experiment("shrinkage", out, steps=3, quick=True)
+    pngs = [out / f for f in metrics["files"] if f.endswith(".png")]
+    before = (out / "metrics.json").read_bytes()
+    for f in pngs:
+        f.unlink()
+    assert redraw_main([str(out)]) == 0
+    for f in pngs:
+        check_figure_file(f)
+    assert (out / "metrics.json").read_bytes() == before
+    with pytest.raises(SystemExit) as exc:
+        redraw_main([str(tmp_path / "empty")])
+    assert exc.value.code == 2 and "no metrics.json" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_arguments(capsys):
     assert cae_main(["experiment", "no-such-thing"]) == 2
     assert "unknown experiment" in capsys.readouterr().err
     assert cae_main(["experiment", "shrinkage", "--steps", "0"]) == 2
@@ -177,16 +270,29 @@ def tradeoff(tmp_path_factory):
 
 def test_lambda_tradeoff_coupling_buys_cross_modal_reconstruction(tradeoff):
     """Remark of the supplement: at lam = 0 each arm's code is free up to any invertible map, so the two
-    arms' codes are unrelated and decoding modality j from arm i's code fails; the coupling aligns the codes.
-    Required (validation split): for every lam > 0 the normalised cross-modal error at least 10x below lam = 0
-    (measured 36x-48x) and the mean ||z1 - z2||^2 at least 10x below lam = 0 (measured ~70x). The price: lam = 0
-    is the reconstruction optimum, so within-modal error at lam = 100 is not below lam = 0 (measured 1.44x)."""
+    arms' codes are unrelated and decoding modality j from arm i's code is no better than knowing nothing: for
+    independent codes the decoded x_j is independent of the true one, so its error is about twice the variance,
+    above the error of predicting x_j by its feature means (computed here from the same validation split). The
+    coupling aligns the codes. Required (validation split): at lam = 0 every cross-modal error above that
+    mean-predictor error (measured 0.90 and 1.02 vs 0.27 and 0.36); for every lam > 0 every cross-modal error
+    below it (measured 0.019-0.023), and the mean ||z1 - z2||^2 below 2p, its value for independent standardised
+    codes (measured 0.15 vs 6). The price: lam = 0 is the reconstruction optimum, so within-modal error at
+    lam = 100 is not below lam = 0 (measured 1.43x)."""
+    from cae_experiments import lambda_tradeoff as lt
+
+    cfg = lt.QUICK                                  # the fixture's run
+    _, val = lt.split(cfg.synthetic_data(), cfg.validation_fraction, cfg.seed)
+    trivial = [mean_predictor_error([x]) for x in val.modalities]
+    for r in tradeoff["runs"]:
+        E = np.asarray(r["final"]["recon_matrix"])            # E[i, j]: x_j decoded from z_i
+        cross = [(E[0, 1], trivial[1]), (E[1, 0], trivial[0])]
+        if r["lam"] == 0:
+            assert all(e > t for e, t in cross), (r["lam"], cross)
+        else:
+            assert all(e < t for e, t in cross), (r["lam"], cross)
+            assert r["final"]["val_code_distance"] < 2 * cfg.latent_dim, r["lam"]
     t = {r["lam"]: r for r in tradeoff["normalised"]}
     assert t[0.0]["within"] == [1.0, 1.0]
-    for lam, r in t.items():
-        if lam > 0:
-            assert max(r["cross"]) < min(t[0.0]["cross"]) / 10, (lam, r)
-            assert r["val_code_distance"] < t[0.0]["val_code_distance"] / 10, (lam, r)
     assert min(t[100.0]["within"]) > 1.0
 
 
@@ -223,6 +329,28 @@ def test_fc_vs_msv_grid_statistics_and_sanity(fc_msv):
         assert w["winner"] == ("msv" if d > 2 * se else "fc" if d < -2 * se else "tie (within 2 SE)")
 
 
+def test_fc_vs_msv_summary_reads_runs_made_before_the_config_refactor(fc_msv):
+    """Runs made before issue 14 kept the seeds in metrics["config"]["seeds"] (docs/figures/fc-vs-msv): the
+    summary of such a metrics.json is the same text."""
+    from cae_experiments import fc_vs_msv
+
+    old = json.loads(json.dumps(fc_msv))
+    old["config"]["seeds"] = old.pop("seeds")
+    assert fc_vs_msv.summarize(old) == fc_vs_msv.summarize(fc_msv)
+
+
+def test_fc_vs_msv_msv_wins_where_covariance_estimates_are_poor(fc_msv):
+    """The paper's Fig. 1C/D: C_MSV reconstructs better than C_FC where covariance estimates are poor. At the
+    quick cell (d = 10 codes, batches of 25 rows), msv's mean validation error is below fc's by more than 2
+    standard errors of the difference (the experiment's own rule, recomputed here with numpy from the per-seed
+    errors; measured 0.2087 vs 0.2162, difference 4.6 standard errors)."""
+    by = {r["coupling"]: np.asarray(r["val_recon"]) for r in fc_msv["results"]
+          if (r["latent_dim"], r["batch_size"]) == (10, 25)}
+    se = np.hypot(*(v.std(ddof=1) / np.sqrt(v.size) for v in (by["fc"], by["msv"])))
+    assert by["fc"].mean() - by["msv"].mean() > 2 * se
+    assert [w["winner"] for w in fc_msv["winners"] if (w["latent_dim"], w["batch_size"]) == (10, 25)] == ["msv"]
+
+
 # ------------------------------------------------------------------------------------------------- configs
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
@@ -235,7 +363,9 @@ def test_every_experiment_has_a_frozen_config_with_full_and_quick(name):
     module = get_experiment(name)
     assert dataclasses.is_dataclass(module.Config) and module.Config.__dataclass_params__.frozen
     assert isinstance(module.FULL, module.Config) and isinstance(module.QUICK, module.Config)
-    assert module.QUICK.quick and not module.FULL.quick and module.QUICK.steps < module.FULL.steps
+    assert module.QUICK.quick and not module.FULL.quick
+    # smaller: fewer steps per run, or (fc-vs-msv, whose msv overtakes fc only late) fewer cells of its grid
+    assert module.QUICK.steps < module.FULL.steps or len(module.grid(module.QUICK)) < len(module.grid(module.FULL))
     with pytest.raises(dataclasses.FrozenInstanceError):
         module.FULL.steps = 1
     json.dumps(to_jsonable(dataclasses.asdict(module.QUICK)))

@@ -1,5 +1,5 @@
 """Paired multi-modal data for a k-CAE: X = {(x_s1, ..., x_sk), s in S} (supplement, Eq. 1), plus optional
-unpaired rows per modality (NOTES.md: Patch-seq batches of 75 paired + 25 unpaired cells).
+unpaired rows per modality (the supplement's Patch-seq batches: 75 paired + 25 unpaired cells).
 
 - :class:`PairedDataset` -- validated container: ``modalities[i]: (N, d_i)``, row s of every modality is sample s.
 - :func:`synthetic_multimodal` -- a shared latent pushed through modality-specific random nonlinear maps.

@@ -1,6 +1,6 @@
 """Collapse diagnostics of one batch of codes ``z: (B, p)`` (no gradients; computed in float64).
 
-The literal quantities of the propositions, plus the usual rank measures (NOTES.md):
+The literal quantities of the propositions, plus the usual rank measures:
 
 - Prop. 1 (complete collapse, ||z_si|| < eps):            ``max_code_norm``, ``mean_code_norm``
 - Prop. 2 (dimensional collapse, |z_si(m) - z_si(m')| < eps): ``max_coordinate_gap``
@@ -10,7 +10,7 @@ The literal quantities of the propositions, plus the usual rank measures (NOTES.
 - correlation:                                           ``max_abs_corr``
 
 Pure shrinkage z -> beta z changes only the norms, gaps and eigenvalues; effective_rank, numerical_rank and
-max_abs_corr are blind to it (NOTES.md), which is why both kinds are reported.
+max_abs_corr are blind to it (they are scale-free), which is why both kinds are reported.
 """
 from __future__ import annotations
 

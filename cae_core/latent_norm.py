@@ -2,7 +2,7 @@
 
 ``"batchnorm"`` is :class:`BatchStandardize`: per latent dimension, subtract the batch mean and divide by the
 batch standard deviation, with NO learned scale or shift (a batch norm with affine parameters does not satisfy
-the k-CBNAE constraint mu_i = 0, diag(V_i) = 1; NOTES.md).
+the k-CBNAE constraint mu_i = 0, diag(V_i) = 1 of the supplement, above Prop. 2).
 
 Choices (documented here once):
 

@@ -1,5 +1,5 @@
 """The k-coupled autoencoder (k-CAE / k-CBNAE) and its loss, Eq. 1 of the supplement in the public code's
-mean form (NOTES.md):
+mean form (the paper's public code, AllenInstitute/coupledAE, averages over the batch):
 
     L = sum_i alpha_i R_i + lam * sum_{i<j} C(z_i, z_j),
 

@@ -5,8 +5,8 @@ Multiplying by 2^k is exact unless the product under/overflows, so a computation
 the scale can run on codes whose largest |entry| is in [1/2, 1), away from the ends of the dtype's range.
 
 C_MSV (floor=None) is invariant under a common scaling z -> c z of both arms, and C_FC (poster form) and W-MSE
-whiten each arm by its own covariance, so they are invariant under a scaling of each arm (NOTES.md;
-tests/test_couplings.py). Computing them on u = 2^-e z, with 2^e the largest |entry| rounded to a power of
+whiten each arm by its own covariance, so they are invariant under a scaling of each arm (by their formulas;
+tests/test_couplings.py checks both). Computing them on u = 2^-e z, with 2^e the largest |entry| rounded to a power of
 two (frexp: max |u| in [1/2, 1)), gives the same value without the extreme intermediates of the direct
 computation: covariances ~ |z|^2 underflow float64 for |z| < ~1e-160 (fc, wmse then fail, msv divides 0 by 0)
 and the backward passes of svdvals / eigh / Cholesky form sigma^-3 terms that overflow already at |z| ~ 1e-155
@@ -32,7 +32,7 @@ import math
 import torch
 from torch import Tensor
 
-#: Codes with largest |entry| in [2^-65, 2^64) (5e-20 .. 1.8e19), i.e. |exponent| <= 64, are used as they are
+#: Codes with largest |entry| in [2^-65, 2^64) (2.7e-20 .. 1.8e19), i.e. |exponent| <= 64, are used as they are
 #: (the direct computation, no extra cost beyond :func:`scale_exponents`); for the couplings in float64: there
 #: covariances (~2^+-128) and the sigma^-3 backward terms (~2^+-192) are far inside float64's 2^+-1022, and
 #: a float32 gradient (~1/|z| <= 2^65 times an O(cond) factor) fits float32's 2^128 (measured: finite float64

@@ -366,7 +366,7 @@ def batch_lambda_min(z: Tensor) -> Tensor:
     """lambda_min(V) of a batch ``z: (B, p)`` as sigma_min(B_c)^2 / (B - 1) (svdvals), differentiable; for a stack
     ``(..., B, p)`` one value per batch ``(...)``.
 
-    This is how the public code computes the C_MSV denominator (full SVD, NOTES.md). 0 when B <= p.
+    This is how the public code computes the C_MSV denominator (full SVD; AllenInstitute/coupledAE). 0 when B <= p.
     """
     z = as_stack_of_batches(z, "z")
     return _sigma_min_svdvals(z - z.mean(dim=-2, keepdim=True)) ** 2 / (z.shape[-2] - 1)

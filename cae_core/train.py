@@ -2,7 +2,7 @@
 mini-batches of paired + unpaired rows, a per-step history with collapse diagnostics, atomic checkpoints and
 bit-identical resume on CPU.
 
-Batches (NOTES.md, supplement "Each mini-batch consists of randomly chosen samples of 75 paired cells and 25
+Batches (supplement "Each mini-batch consists of randomly chosen samples of 75 paired cells and 25
 unpaired cells"): every step draws, without replacement, ``n_paired`` paired samples (the same rows of every
 modality) and, for each arm i, ``batch_size - n_paired`` rows from modality i's unpaired pool; an arm whose pool
 is empty gets paired rows of its own modality from outside the paired block instead (they are still treated as

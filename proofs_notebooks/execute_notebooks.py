@@ -36,10 +36,44 @@ def execute(script: Path, *, timeout: int = CELL_TIMEOUT_S, extra_cells: tuple[s
     nb = jupytext.read(script)
     for source in extra_cells:
         nb.cells.append(nbformat.v4.new_code_cell(source))
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = _client_class(nbclient)(nb, timeout=timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute(**({} if env is None else {"env": env}))     # keyword arguments go to the kernel's start
     return nb
+
+
+#: Seconds between two polls of the kernel's shell channel (see :func:`_client_class`).
+SHELL_POLL_S = 0.2
+
+
+def _client_class(nbclient):
+    """nbclient's NotebookClient, whose wait for a cell's execute reply polls the shell channel every
+    ``SHELL_POLL_S`` seconds instead of once with the whole cell timeout. After the ipywidgets ``interact`` cell
+    of 00_demo, a single poll sometimes missed the reply that had already arrived and returned it only when the
+    cell timeout ran out (180 s instead of under 1 s for that cell, measured here; jupyter/nbclient#312 reports
+    the same with widgets). Polling again picks the reply up; a missing reply still ends in the cell timeout."""
+    from queue import Empty
+
+    class Client(nbclient.NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            channel = kc.shell_channel
+            get_msg = channel.get_msg
+
+            async def get_msg_polling(timeout=None):
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    left = SHELL_POLL_S if deadline is None else max(0.0, deadline - time.monotonic())
+                    try:
+                        return await get_msg(timeout=min(SHELL_POLL_S, left))
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise
+
+            channel.get_msg = get_msg_polling
+            return kc
+
+    return Client
 
 
 def images(nb) -> list[tuple[int, str, bytes]]:

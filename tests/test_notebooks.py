@@ -128,17 +128,8 @@ def _kernel_env(**extra) -> dict:
     return {**os.environ, "MPLBACKEND": INLINE, **extra}
 
 
-@pytest.fixture
-def process_stdin(monkeypatch):
-    """The process's own ``sys.stdin`` during a notebook run instead of pytest's stand-in. With pytest's stand-in
-    (any capture mode, not with ``-s``), the ipywidgets ``interact`` cell of 00_demo stalled: 200 s instead of
-    27 s for the whole notebook, measured three times; with the real stdin, 25 s. The cause inside nbclient or
-    the kernel was not traced; the notebook and what the test checks are the same either way."""
-    monkeypatch.setattr(sys, "stdin", sys.__stdin__)
-
-
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_notebook_executes_shows_every_figure_and_writes_nothing(script: Path, process_stdin):
+def test_notebook_executes_shows_every_figure_and_writes_nothing(script: Path):
     """Run the notebook in a fresh kernel as a user would (no special environment): no cell fails, every figure
     it shows is in its outputs, none is left unshown, and no file of the repository was created or changed."""
     before = repository_files()
@@ -150,7 +141,7 @@ def test_notebook_executes_shows_every_figure_and_writes_nothing(script: Path, p
     assert execute_notebooks.images(nb), f"{script.name} shows no figure"
 
 
-def test_demo_notebook_runs_without_ipywidgets(tmp_path, process_stdin):
+def test_demo_notebook_runs_without_ipywidgets(tmp_path):
     """00_demo degrades gracefully where ipywidgets is missing: with a module that fails to import shadowing it,
     the notebook runs to the end and shows its static figures. (Where ipywidgets is not installed at all, the
     test above already ran this path, so this one is skipped.)"""

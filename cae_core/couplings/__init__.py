@@ -17,7 +17,7 @@ can carry a gradient. One module per coupling; formulas and sources in each func
 - ``dcca``         -(sum of canonical correlations), ridged
 
 Partial pairing (``paired=n``): rows [:n] of both batches are paired samples, the other rows are unpaired rows of
-each arm (the Patch-seq batches: 75 paired + 25 unpaired, NOTES.md). The estimator of each coupling follows one
+each arm (the Patch-seq batches: 75 paired + 25 unpaired, supplement). The estimator of each coupling follows one
 rule: a statistic that COMPARES the two arms (a distance, a cross-covariance, a cross-correlation) uses the n
 paired rows, and so does every normalisation that the coupling's bound rests on; a statistic of ONE arm (a
 denominator, a whitening, a variance or covariance penalty) uses all of that arm's rows, as the public code's

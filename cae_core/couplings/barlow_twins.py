@@ -1,4 +1,5 @@
-"""Barlow Twins (Zbontar et al., ICML 2021) in its reference implementation's conventions (NOTES.md)."""
+"""Barlow Twins (Zbontar et al., ICML 2021) in its reference implementation's conventions
+(github.com/facebookresearch/barlowtwins)."""
 from __future__ import annotations
 
 import torch

@@ -36,8 +36,8 @@ def fc(z_i: Tensor, z_j: Tensor, paired: int | None = None) -> Tensor:
     """mean_s ||V_i^{-1/2}(z_si - mu_i) - V_j^{-1/2}(z_sj - mu_j)||_2^2 over the paired rows s.
 
     ``z_i: (..., B_i, p)``, ``z_j: (..., B_j, p)`` -> ``(...)``. mu, V (1/(B-1)) from all rows of each arm. The poster's
-    C_FC, z_i -> (B_i^T B_i)^{-1/2} z_i then squared Euclidean (NOTES.md), with the covariance normalisation
-    of the supplement (a common factor B-1). Invariant under a common similarity z -> c Q z of both arms
+    C_FC, z_i -> (B_i^T B_i)^{-1/2} z_i then squared Euclidean (Gala et al., NeurIPS 2019), with the covariance
+    normalisation of the supplement (a common factor B-1). Invariant under a common similarity z -> c Q z of both arms
     (Q orthogonal), but NOT under every common invertible map: each arm is whitened by its own covariance, so a
     common T becomes a different rotation per arm (tests/test_couplings.py pins a counterexample); the public
     code's form ``fc_code`` with ridge 0 is invariant under every common invertible map. Needs B_i > p and B_j > p with non-singular covariances (ValueError otherwise). V^{-1/2} has a

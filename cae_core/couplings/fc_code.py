@@ -35,8 +35,8 @@ def fc_code(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, ridge: float
     """mean_s d_s^T (V_j + ridge I)^{-1} d_s + mean_s d_s^T (V_i + ridge I)^{-1} d_s, d_s = z_si - z_sj.
 
     ``z_i: (..., B_i, p)``, ``z_j: (..., B_j, p)`` -> ``(...)``; s over the paired rows, V (1/(B-1)) from all rows. The public
-    code's C_FC (NOTES.md): each direction uses the OTHER arm's covariance plus a 1e-3 ridge, and the two are
-    summed. Exactly invariant to a common invertible map only when ridge = 0. With ridge = 0 both batches
+    code's C_FC (AllenInstitute/coupledAE): each direction uses the OTHER arm's covariance plus a 1e-3 ridge, and
+    the two are summed. Exactly invariant to a common invertible map only when ridge = 0. With ridge = 0 both batches
     need B > p and non-singular covariances (ValueError otherwise).
 
     dtype: the rank checks (ridge = 0) run in the input's dtype; covariances, Cholesky factors and solves are

@@ -18,7 +18,7 @@ def mse(z_i: Tensor, z_j: Tensor, paired: int | None = None) -> Tensor:
     """mean_s ||z_si - z_sj||^2 over the paired rows s. ``z_i: (..., B_i, p)``, ``z_j: (..., B_j, p)`` -> ``(...)``.
 
     Eq. 1's coupling with c the squared Euclidean norm, averaged over samples instead of summed, as the public
-    code averages (NOTES.md). The public code's Keras MSE also averages over the p coordinates, i.e. it is this
-    value divided by p. Scales by beta^2 under z -> beta z, hence shrinks to a point (Prop. 1).
+    code averages (AllenInstitute/coupledAE). The public code's Keras MSE also averages over the p coordinates,
+    i.e. it is this value divided by p. Scales by beta^2 under z -> beta z, hence shrinks to a point (Prop. 1).
     """
     return paired_sq_distance(z_i, z_j, paired)

@@ -1,4 +1,5 @@
-"""C_MSV: squared distance divided by the smallest batch-covariance eigenvalue of the two arms (NOTES.md)."""
+"""C_MSV: squared distance divided by the smallest batch-covariance eigenvalue of the two arms (Gala et al.,
+NeurIPS 2019; public code AllenInstitute/coupledAE)."""
 from __future__ import annotations
 
 import torch
@@ -16,7 +17,7 @@ def msv(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, floor: float | N
 
     mse is :func:`~cae_core.couplings.mse.mse` on the paired rows; V_i is the centred batch covariance of ALL
     rows of arm i with 1/(B_i - 1) (supplement, above Prop. 2), lambda_min(V) = sigma_min(B_c)^2 / (B - 1)
-    computed by torch.linalg.svdvals with gradients through it, as the public code does (NOTES.md).
+    computed by torch.linalg.svdvals with gradients through it, as the public code does (AllenInstitute/coupledAE).
     Invariant under a common scaling z -> beta z of both arms, so shrinking gains nothing.
 
     ``floor``: None (default, the NeurIPS code) or the Patch-seq code's 1e-2: the denominator is

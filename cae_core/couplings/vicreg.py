@@ -1,4 +1,5 @@
-"""VICReg (Bardes et al., ICLR 2022) in its reference implementation's conventions (NOTES.md)."""
+"""VICReg (Bardes et al., ICLR 2022) in its reference implementation's conventions
+(github.com/facebookresearch/vicreg)."""
 from __future__ import annotations
 
 import torch
@@ -29,7 +30,7 @@ def vicreg(z_i: Tensor, z_j: Tensor, paired: int | None = None, *, sim_weight: f
 
     ``z_i: (..., B_i, p)``, ``z_j: (..., B_j, p)`` -> ``(...)``. The invariance term averages over the paired rows and the
     p coordinates; variance and covariance terms use all rows (1/(B-1)). Defaults 25, 25, 1, eps 1e-4 are those
-    of facebookresearch/vicreg (NOTES.md). Needs B >= 2 in both arms.
+    of facebookresearch/vicreg. Needs B >= 2 in both arms.
     """
     require_rows(z_i, "z_i", 2, "VICReg's variance uses 1/(B-1)")
     require_rows(z_j, "z_j", 2, "VICReg's variance uses 1/(B-1)")

@@ -3,10 +3,10 @@ Patch-seq-size model trained by ``fit_sweep`` (one stacked model, cae_core.sweep
 another; the largest relative difference of their logged losses; and the ceiling: the sweep's matrix products
 alone, batched over the runs (no stacked implementation with these products can pass it).
 
-On CPU the ceiling is low (3.6x at 1 thread on an idle machine, benchmarks/results/train-sweep-1thread.json; the
-ceiling is a ratio of two timings, and on a loaded machine, sweep-1thread.json, the sequential side slowed more),
-which is why a 5x sweep target is not set on CPU; the code is device-agnostic, so ``--device cuda`` shows the gain
-where batched products pay.
+The ceiling depends on the CPU: at 1 thread it was 3.6x on an idle AMD EPYC (benchmarks/results/
+train-sweep-1thread.json), below the earlier 5x target, which is therefore not kept on CPU; 6.4x on an idle Intel
+Xeon (sweep-1thread.json), where the sweep reaches 1.6-2.1x. The code is device-agnostic, so ``--device cuda``
+shows the gain where batched products pay.
 
     python benchmarks/bench_sweep.py [--quick] [--threads 1] [--repeats 5] [--device cuda] [--json PATH]
 """

@@ -70,7 +70,8 @@ def batch_diagnostics(z) -> dict[str, float]:
     Keys: ``max_code_norm`` max_s ||z_s||_2; ``mean_code_norm`` mean_s ||z_s||_2; ``max_coordinate_gap``
     max_s max_{m,m'} |z_s(m) - z_s(m')| (0 when p = 1); ``lambda_min``, ``lambda_max`` extreme eigenvalues of V
     (1/(B-1); lambda_min = 0 when B <= p); ``total_variance`` tr V; ``numerical_rank`` number of singular values
-    of the centred batch above max(B, p) * eps * sigma_max (numpy.linalg.matrix_rank's rule);
+    of the centred batch above max(B, p) * eps * sigma_max + 2 eps ||z||_F (numpy.linalg.matrix_rank's rule plus
+    the rounding of the centring, as :func:`cae_core.spectral.require_full_rank_batch`);
     ``effective_rank`` RankMe of the singular values of the centred batch; ``max_abs_corr`` (see
     :func:`max_abs_corr`); ``batch_size`` B and ``dim`` p.
     """
@@ -81,7 +82,10 @@ def batch_diagnostics(z) -> dict[str, float]:
     c = z - z.mean(dim=0, keepdim=True)
     sigma = torch.linalg.svdvals(c)
     lam = covariance_spectrum(z)
-    rank = int((sigma > rank_tolerance(c) * float(sigma[0])).sum()) if float(sigma[0]) > 0 else 0
+    # the rank rule of require_full_rank: numpy.matrix_rank's tolerance plus the rounding of the centring,
+    # 2 eps ||z||_F (a batch far from the origin keeps a rounding residue of that size in its "zero" directions)
+    tol = rank_tolerance(c) * float(sigma[0]) + 2 * torch.finfo(torch.float64).eps * float(torch.linalg.norm(z))
+    rank = int((sigma > tol).sum()) if float(sigma[0]) > tol else 0
     return {
         "max_code_norm": float(norms.max()),
         "mean_code_norm": float(norms.mean()),

@@ -48,8 +48,12 @@ def test_matches_its_transcription(z):
     B, p = z.shape
     if p == 1:
         assert got["max_abs_corr"] == 1.0        # convention: one coordinate lies on a line
-    # an integer decision, numpy.linalg.matrix_rank's rule on the centred batch
-    assert got["numerical_rank"] == float(np.linalg.matrix_rank(z - z.mean(axis=0)))
+    # an integer decision: numpy.linalg.matrix_rank on the centred batch, with numpy's tolerance
+    # max(B, p) eps sigma_max plus the centring's rounding 2 eps ||z||_F (the documented rule)
+    c = z - z.mean(axis=0)
+    sigma_max = np.linalg.svd(c, compute_uv=False)[0]
+    tol = max(B, p) * np.finfo(float).eps * sigma_max + 2 * np.finfo(float).eps * np.linalg.norm(z)
+    assert got["numerical_rank"] == float(np.linalg.matrix_rank(c, tol=tol) if sigma_max > tol else 0)
     # second route: the eigenvalues of V by a symmetric eigen-solver, and tr V = sum of the eigenvalues
     V = BC.covariance(exact(z))
     ev = eigvalsh(V)
@@ -59,6 +63,9 @@ def test_matches_its_transcription(z):
 
 
 @given(z=batches(), log_beta=st.floats(-6, 6))
+# found by the default profile in a fresh environment: two rows far from the origin; their centred batch has rank
+# 1 and a rounding residue in its second singular value that numpy's tolerance alone counted at one scale only
+@example(z=np.array([[1.41979414, 2.27814751], [2.03018624, 2.35553155]]), log_beta=1.0)
 def test_pure_shrinkage_is_invisible_to_rank_measures(z, log_beta):
     # the rank measures depend on ratios of singular values, so pure shrinkage (Prop. 1's collapse) leaves them
     # unchanged; the literal quantities of the propositions (norms, gaps, eigenvalues) are not. Exact identities

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol
 
@@ -146,7 +147,8 @@ def claim(id: str, printed: str, *, origin: Origin = "printed", expected: Status
         raise ValueError(f"expected must be one of {STATUSES}, got {expected!r}")
     if expected == "fails" and correction is None:
         raise ValueError(f"claim {id!r} is expected to fail: give its correction")
-    caller = inspect.stack()[1]
+    # the caller's frame only: inspect.stack() would read the source of every frame (seconds for the ledger)
+    caller = inspect.getframeinfo(sys._getframe(1), context=0)
     c = Claim(id=id, printed=printed, origin=origin, expected=expected, decide=decide, uses=tuple(uses),
               correction=correction, reading=reading, assumes=assumes,
               defined_at=f"{os.path.relpath(caller.filename, _ROOT)}:{caller.lineno}")

@@ -55,8 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "cluster; or a scheduler address such as tcp://host:8786; needs the extra [dist]); the "
                         "documents are identical to a serial run")
     p.add_argument("--workers", metavar="N", type=int, default=1,
-                   help="processes for the bulk phase of the searches; the result does not depend on it "
-                        "(default: %(default)s)")
+                   help="processes (forked) for the bulk phase of the searches; the result does not depend "
+                        "on it (default: %(default)s)")
     p.add_argument("--only", metavar="PATTERN", nargs="+", default=None,
                    help="run only the claims whose id matches (shell patterns: eq20* prop1 alg1.?)")
     p.add_argument("--explain", metavar="ID", default=None,

@@ -137,7 +137,9 @@ def counts(results: Sequence[Result]) -> dict[str, Any]:
 
 def ledger_json(results: Sequence[Result], config: CheckConfig) -> dict[str, Any]:
     """The JSON document of ``cae verify --json``."""
-    return {"config": asdict(config), "all_as_expected": all(r.as_expected for r in results),
+    # the number of worker processes is not part of the result (the search merges its families in order)
+    config_json = {k: v for k, v in asdict(config).items() if k != "workers"}
+    return {"config": config_json, "all_as_expected": all(r.as_expected for r in results),
             "counts": counts(results), "claims": [result_json(r) for r in results]}
 
 

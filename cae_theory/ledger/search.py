@@ -433,9 +433,27 @@ def _bulk_parts(domain: Domain, config: CheckConfig) -> list[dict]:
     if config.workers <= 1 or len(domain.families) < 2:
         return [_bulk_family(domain.name, config, i) for i in indices]
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_bulk_worker_start, initargs=(os.getpid(),)) as pool:
         return list(pool.map(functools.partial(_bulk_family, domain.name, config), indices))
+
+
+def _bulk_worker_start(parent: int) -> None:
+    """Start of a bulk worker process: Ctrl-C belongs to the parent alone (``cae verify`` then ends at once with
+    one line, cae_cli.main), and on Linux the worker is killed when its parent ends (PR_SET_PDEATHSIG), so an
+    interrupted run leaves no worker behind and nothing more on stderr."""
+    import os
+    import signal
+    import sys
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)          # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:                                              # the parent ended before that
+            os._exit(0)
 
 
 def _shape(case: Cases) -> tuple:

@@ -37,13 +37,14 @@ class SolverResult:
 
 
 def canonical(smtlib: str) -> str:
-    """z3 names the let-bound terms of its SMT-LIB output after internal ids ($x106), which depend on what the
-    process built before; renumber them in order of appearance, so the same lemma gives the same text."""
+    """z3 names the let-bound terms of its SMT-LIB output after internal ids ($x106 for formulas, ?x94 for terms),
+    which depend on what the process built before; renumber them in order of appearance, so the same lemma gives
+    the same text."""
     names: dict[str, str] = {}
 
     def rename(m: re.Match) -> str:
-        return names.setdefault(m.group(0), f"${m.group(1)}{len(names)}")
-    return re.sub(r"\$([a-z]+)\d+", rename, smtlib)
+        return names.setdefault(m.group(0), f"{m.group(1)}{m.group(2)}{len(names)}")
+    return re.sub(r"([$?])([a-z]+)\d+", rename, smtlib)
 
 
 def z3_version() -> str:

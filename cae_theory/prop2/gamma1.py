@@ -109,6 +109,16 @@ def _sum(terms):
     return terms[0] + terms[1] + terms[2]
 
 
+def _step(before, after, name: str, k: int | None = None):
+    """The sides of one step of the chain Eq. 18 -> Eq. 20 -> Eq. 21: ``before(c)`` and ``after(c)`` are the three
+    terms of each side; the whole sums (``k`` None) or term ``k`` alone."""
+    def sides(arrays, c: Construction) -> srch.Sides:
+        lhs, rhs = before(c), after(c)
+        return srch.Sides(_sum(lhs), _sum(rhs), scale=c.C) if k is None else srch.Sides(lhs[k], rhs[k], scale=c.C)
+    sides.__name__ = name if k is None else f"{name}_term{k + 1}"
+    return sides
+
+
 # --- Eqs. 16-18: identities -------------------------------------------------------------------------------------
 
 def _eq16(arrays, c: Construction) -> srch.Sides:
@@ -184,15 +194,11 @@ EQ19 = claim(
 
 # --- Eq. 20 --------------------------------------------------------------------------------------------------------
 
-def _eq20(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(_sum(eq18_terms(c)), _sum(eq20_terms(c)), scale=c.C)
+_eq20 = _step(eq18_terms, eq20_terms, "_eq20")
 
 
 def _eq20_term(k: int):
-    def sides(arrays, c: Construction) -> srch.Sides:
-        return srch.Sides(eq18_terms(c)[k], eq20_terms(c)[k], scale=c.C)
-    sides.__name__ = f"_eq20_term{k + 1}"
-    return sides
+    return _step(eq18_terms, eq20_terms, "_eq20", k)
 
 
 def _eq20_term2_corrected(arrays, c: Construction) -> srch.Sides:
@@ -279,15 +285,11 @@ EQ20_TERM3 = claim(
 
 # --- Eq. 21 --------------------------------------------------------------------------------------------------------
 
-def _eq21(arrays, c: Construction) -> srch.Sides:
-    return srch.Sides(_sum(eq20_terms(c)), _sum(eq21_terms(c)), scale=c.C)
+_eq21 = _step(eq20_terms, eq21_terms, "_eq21")
 
 
 def _eq21_term(k: int):
-    def sides(arrays, c: Construction) -> srch.Sides:
-        return srch.Sides(eq20_terms(c)[k], eq21_terms(c)[k], scale=c.C)
-    sides.__name__ = f"_eq21_term{k + 1}"
-    return sides
+    return _step(eq20_terms, eq21_terms, "_eq21", k)
 
 
 EQ21_TERMS = [relation(f"eq21.term{k + 1}", "<", _eq21_term(k), steer=(k == 1)) for k in range(3)]

@@ -85,6 +85,18 @@ def minimum(a, b):
     return np.minimum(a, b)
 
 
+def coordinate_range(x):
+    """max_m x(m) - min_m x(m) over the last axis: ``(..., p)`` -> ``(...)``, for every kind of number. For float64
+    arrays the p slices are compared elementwise (the same numbers as the reductions, which are slow over a short
+    last axis: ~10x for p <= 6)."""
+    if isinstance(x, np.ndarray) and x.dtype == np.float64:
+        hi = lo = x[..., 0]
+        for m in range(1, x.shape[-1]):
+            hi, lo = np.maximum(hi, x[..., m]), np.minimum(lo, x[..., m])
+        return hi - lo
+    return x.max(axis=-1) + (-x).max(axis=-1)
+
+
 def value(x) -> np.ndarray:
     """float64 values of any of the four kinds (sympy numbers evaluated)."""
     if isinstance(x, Bounded):
@@ -117,5 +129,5 @@ def expand_is_zero(x) -> bool:
     return True
 
 
-__all__ = ["absolute", "diag_embed", "diagonal", "exact", "expand_is_zero", "is_symbolic", "minimum", "outer", "sqrt",
-           "symbols", "trace", "value"]
+__all__ = ["absolute", "coordinate_range", "diag_embed", "diagonal", "exact", "expand_is_zero", "is_symbolic",
+           "minimum", "outer", "sqrt", "symbols", "trace", "value"]

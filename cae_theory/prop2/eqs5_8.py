@@ -224,8 +224,7 @@ def _eq8(arrays, c: Construction) -> srch.Sides:
 
 def _gap_arms(arrays, c: Construction) -> np.ndarray:
     """1.0 for the arms with a coordinate gap >= eps somewhere, 0.0 otherwise: (..., k), exact floats."""
-    Z = arith.value(c.Z)
-    gaps = (Z.max(axis=-1) - Z.min(axis=-1)).max(axis=-1)               # (..., k)
+    gaps = arith.coordinate_range(arith.value(c.Z)).max(axis=-1)        # (..., k)
     eps = arith.value(arrays["eps"])[..., None]
     return (gaps >= eps).astype(np.float64)
 

@@ -33,8 +33,7 @@ def gaps_hat(c: Construction):
 @shared
 def max_gap(c: Construction):
     """max over i, s, m, m' of |z_hat_si(m) - z_hat_si(m')| per case: the largest coordinate minus the smallest."""
-    Zh = c.Zh
-    return (Zh.max(axis=-1) + (-Zh).max(axis=-1)).max(axis=(-2, -1))
+    return arith.coordinate_range(c.Zh).max(axis=(-2, -1))
 
 
 def eq40(c: Construction):
@@ -63,8 +62,7 @@ EQ40 = claim("eq40", "z_hat(m) - z_hat(m') = (D(m,m) - D(m',m')) z(n) + beta (D(
 
 def _eq41(arrays, c: Construction) -> srch.Sides:
     """max_{m, m'} |z_hat_si(m) - z_hat_si(m')| = max_m z_hat_si(m) - min_m z_hat_si(m), per (i, s)."""
-    Zh = c.Zh
-    return srch.Sides(Zh.max(axis=-1) + (-Zh).max(axis=-1), eq41(c), scale=eq41(c))
+    return srch.Sides(arith.coordinate_range(c.Zh), eq41(c), scale=eq41(c))
 
 
 EQ41 = claim("eq41", "|(40)| <= 2 beta/(1-beta^2) ||z|| + beta/(1-beta) ||z|| + beta/(1-beta) ||z||", registry=CLAIMS,

@@ -105,8 +105,7 @@ def kcbnae_deviation(Z) -> tuple[np.ndarray, np.ndarray]:
 
 def max_coordinate_gap(Z) -> np.ndarray:
     """max over i, s, m, m' of |z_si(m) - z_si(m')|, per case: the quantity Prop. 2 drives below every eps."""
-    Z = np.asarray(Z, dtype=np.float64)
-    return (Z.max(axis=-1) - Z.min(axis=-1)).max(axis=(-2, -1))
+    return arith.coordinate_range(np.asarray(Z, dtype=np.float64)).max(axis=(-2, -1))
 
 
 # --- the Definition of the k-CBNAE, read literally ------------------------------------------------------------

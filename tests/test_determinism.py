@@ -34,37 +34,47 @@ CHILD = textwrap.dedent("""
     from cae_core.data import synthetic_multimodal
 
     class SquaredDistance:
-        '''mean_s ||z_si - z_sj||^2 over the paired rows; ``delay`` seconds of sleep per call make the run slow
-        enough to be interrupted at chosen points (the value does not depend on it).'''
+        '''mean_s ||z_si - z_sj||^2 over the paired rows. fit calls it once per training step; from step
+        ``hold_from`` on (counted from ``start``, the step the run resumed at) each call waits, up to 120 s, for
+        the test's signal, so the signal lands inside the run at the chosen point however loaded the machine is
+        (the value does not depend on it).'''
         __name__ = "mse_timed"
 
-        def __init__(self, delay=0.0):
-            self.delay = delay
+        def __init__(self, hold_from=None, start=0):
+            self.hold_from, self.step = hold_from, start
 
         def __call__(self, z_i, z_j, paired=None):
-            if self.delay:
-                time.sleep(self.delay)
+            if self.hold_from is not None and self.step >= self.hold_from:
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < 120:
+                    time.sleep(0.01)
+            self.step += 1
             n = z_i.shape[0] if paired is None else paired
             return ((z_i[:n] - z_j[:n]) ** 2).sum(dim=1).mean()
 
-    def run(checkpoint_dir, steps, delay=0.0, resume=True):
+    def run(checkpoint_dir, steps, hold_from=None, resume=True, start=0):
         torch.manual_seed(0)
         # dropout and noise use the torch RNG, unpaired rows the numpy sampler, batchnorm has running buffers
         model = CoupledAutoencoder([mlp_arm(8, 2, (10,), dropout=0.2), mlp_arm(6, 2, (10,), noise_std=0.05)],
-                                   latent_norm="batchnorm", coupling=SquaredDistance(delay), lam=2.0)
+                                   latent_norm="batchnorm", coupling=SquaredDistance(hold_from, start), lam=2.0)
         data = synthetic_multimodal(100, dims=(8, 6), seed=0, types_only_in={0: 0})
         kwargs = dict(checkpoint_dir=checkpoint_dir, checkpoint_every=3, resume=resume) if checkpoint_dir else {}
         history = fit(model, data, steps=steps, batch_size=16, n_paired=12, seed=3, progress=False, **kwargs)
         return model.state_dict(), history
 
     if __name__ == "__main__":
+        from cae_core.checkpoint import checkpoint_path, load_checkpoint
         torch.set_num_threads(1)
-        run(sys.argv[1], int(sys.argv[2]), delay=float(sys.argv[3]))
+        try:
+            start = int(load_checkpoint(checkpoint_path(sys.argv[1]))["next_step"])
+        except ValueError:   # no checkpoint yet
+            start = 0
+        run(sys.argv[1], int(sys.argv[2]), hold_from=int(sys.argv[3]), start=start)
 """)
 
 STEPS = 100
-#: (signal, the checkpoint step after which it is sent). The child sleeps 10 ms per step, so at least 40 steps
-#: (>= 0.4 s) remain after the last kill point: the signal arrives before the run ends even on a loaded machine.
+#: (signal, the checkpoint step after which it is sent). The child holds at that step until the signal comes (a
+#: fixed sleep per step once left too little time on a loaded machine: the run ended before the signal).
 KILLS = [(signal.SIGINT, 9), (signal.SIGTERM, 33), (signal.SIGINT, 60)]
 
 
@@ -94,7 +104,7 @@ def test_fit_resumes_bit_identically_after_sigint_and_sigterm(tmp_path, single_t
     path = checkpoint_path(directory)
     stopped = []
     for sig, after in KILLS:
-        proc = subprocess.Popen([sys.executable, str(script), str(directory), str(STEPS), "0.01"],
+        proc = subprocess.Popen([sys.executable, str(script), str(directory), str(STEPS), str(after)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while _next_step(path) < after:

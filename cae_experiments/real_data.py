@@ -62,6 +62,7 @@ import numpy as np
 
 from cae_experiments import MissingExtraError
 from cae_experiments.common import Checkpoints, RunConfig
+from cae_experiments.plotting import save
 
 NAME = "real-data"
 #: The optional extra that installs the data (pyproject.toml).
@@ -81,7 +82,6 @@ N_SAMPLES = 2000
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
 #: Rows of codes kept in metrics.json per scatter panel.
 N_SCATTER = 500
-FIG_DPI = 150
 
 
 @dataclass(frozen=True)
@@ -461,13 +461,6 @@ def _gap_summary(rows: list[dict], cfg: Config) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------------- figures
 
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=FIG_DPI)
-    return path
-
-
 def _digit_legend(ax) -> None:
     from matplotlib.lines import Line2D
     from matplotlib import colormaps
@@ -520,7 +513,7 @@ def _shrinkage_figure(metrics: dict, path: Path) -> Path:
     fig.suptitle(f"Prop. 1 on real data: no latent normalisation + mse, the codes shrink for lambda > 0\n"
                  f"{_views_title(metrics)}; MLP arms, fit(standardize=True), {metrics['config']['steps']} steps",
                  fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _gap_colours(rows: list[dict]):
@@ -576,7 +569,7 @@ def _gap_figure(metrics: dict, path: Path) -> Path:
     fig.suptitle("Prop. 2 on real data: batch-standardised codes + mse collapse to a line, at a speed set by the "
                  f"canonical-correlation gap\n{_views_title(metrics)}; subsamples of n rows, each view whitened, "
                  f"linear arms, lambda = {metrics['config']['gap_lam']:g}", fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _floor_figure(metrics: dict, path: Path) -> Path:
@@ -616,7 +609,7 @@ def _floor_figure(metrics: dict, path: Path) -> Path:
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax3, label="gap rho_1 - rho_2 of the subsample")
     fig.suptitle("The CCA floor (n - 1)/n p (2 - 2 rho_1) of the bn+mse coupling: approached, never crossed "
                  f"(n - 1 < d_1 + d_2: rho_1 = rho_2 = 1, floor 0)\n{_views_title(metrics)}", fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _fixes_figure(metrics: dict, path: Path) -> Path:
@@ -652,7 +645,7 @@ def _fixes_figure(metrics: dict, path: Path) -> Path:
     fig.suptitle(f"How far each coupling's codes end from a line (near a line: {', '.join(near_line) or 'none'})\n"
                  f"{_views_title(metrics)}; MLP arms, lambda = {metrics['config']['fix_lam']:g}, "
                  f"{metrics['config']['steps']} steps", fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _codes_figure(metrics: dict, path: Path) -> Path:
@@ -688,7 +681,7 @@ def _codes_figure(metrics: dict, path: Path) -> Path:
     _digit_legend(axes[min(ncols, len(panels)) - 1])
     fig.suptitle(f"Codes of arm 1 ({metrics['config']['views'][0]}), coloured by digit; "
                  f"{_views_title(metrics)}", fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 # ------------------------------------------------------------------------------------------------- summary

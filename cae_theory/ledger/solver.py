@@ -53,11 +53,15 @@ def z3_version() -> str:
 
 
 def prove(lemma: Callable, timeout_s: float) -> SolverResult:
-    """Decide ``lemma(z3) -> (hypotheses: list, conclusion)`` exactly (see module docstring)."""
+    """Decide ``lemma(z3) -> (hypotheses: list, conclusion)`` exactly (see module docstring).
+
+    ``ctrl_c=False``: by default z3 catches Ctrl-C during a check, stops, answers ``unknown`` and swallows the
+    signal, so an interrupted ``cae verify`` went on with a wrong ``unknown`` and exited 1; without it the signal
+    reaches Python's handler when the check returns (exit 130, cae_cli.main)."""
     import z3
     hypotheses, conclusion = lemma(z3)
     solver = z3.SolverFor("QF_NRA")
-    solver.set(timeout=max(1, int(timeout_s * 1000)))
+    solver.set(timeout=max(1, int(timeout_s * 1000)), ctrl_c=False)
     for h in hypotheses:
         solver.add(h)
     solver.add(z3.Not(conclusion))
@@ -83,7 +87,7 @@ def recheck(query: str, timeout_s: float = 30.0) -> str:
     """Re-run a stored SMT-LIB 2 query with z3: 'unsat' confirms a proof."""
     import z3
     solver = z3.SolverFor("QF_NRA")
-    solver.set(timeout=int(timeout_s * 1000))
+    solver.set(timeout=int(timeout_s * 1000), ctrl_c=False)
     solver.from_string(query)
     return str(solver.check())
 
